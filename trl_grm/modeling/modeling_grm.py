@@ -1,0 +1,357 @@
+"""``GRMForPointwiseScoring``: any causal LM as a pointwise generative reward model with voting@k."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from ..backends.transformers_backend import TransformersBackend
+from ..protocol.inputs import GRMInput, to_inputs
+from ..protocol.meta import render_meta_input
+from ..protocol.parsing import parse_output
+from ..protocol.template import PRINCIPLES_MODES, build_messages
+from ..protocol.voting import make_orders, map_back, vote
+from .configuration_grm import GRMConfig
+from .meta_rm import MetaScorer, as_meta_scorer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GRMSample:
+    """One sampled judgement. ``scores`` are in the ORIGINAL response order; ``order[p]`` is the original index of
+    the response shown at position ``p``. ``status`` is ``"ok"`` or the parse failure reason."""
+
+    order: list[int]
+    text: str
+    status: str
+    principles: str
+    critique: str
+    scores: list[int] | None
+    finish_reason: str
+    meta_score: float | None = None
+    used: bool = False
+
+
+@dataclass
+class GRMResult:
+    """Voted result for one input. ``scores``/``best`` are ``None`` when no sample could be parsed (see ``error``)."""
+
+    scores: list[int] | None
+    best: int | None
+    num_samples: int
+    num_failed: int
+    failures: dict[str, int]
+    samples: list[GRMSample] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _seeded(seed: int | None, *parts: Any) -> random.Random:
+    if seed is None:
+        return random.Random()
+    return random.Random(":".join(str(p) for p in (seed, *parts)))
+
+
+class GRMForPointwiseScoring:
+    """A pointwise generative reward model: writes principles and a critique, then scores every response 1..10.
+
+    Wraps a causal LM (a released DeepSeek-GRM, any instruct model, or one trained with this library) plus its
+    tokenizer and a :class:`GRMConfig`. The checkpoint stays an ordinary causal LM; the GRM settings are saved
+    beside it in ``grm_config.json``.
+    """
+
+    config_class = GRMConfig
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        config: GRMConfig | None = None,
+        meta_rm: MetaScorer | str | os.PathLike | None = None,
+        max_batch_size: int = 64,
+    ):
+        if not isinstance(model, PreTrainedModel):
+            raise TypeError(f"model must be a transformers PreTrainedModel, got {type(model).__name__}")
+        if not isinstance(tokenizer, PreTrainedTokenizerBase):
+            raise TypeError(f"tokenizer must be a transformers tokenizer, got {type(tokenizer).__name__}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config if config is not None else GRMConfig()
+        self.meta_rm = as_meta_scorer(meta_rm)
+        self.backend = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size)
+
+    # ----------------------------------------------------------------------------------------------- loading/saving
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *model_args,
+        config: GRMConfig | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        meta_rm: MetaScorer | str | os.PathLike | None = None,
+        max_batch_size: int = 64,
+        **kwargs,
+    ) -> GRMForPointwiseScoring:
+        """Load any causal-LM checkpoint (directory or Hub id) as a GRM; reads ``grm_config.json`` when present.
+
+        Extra keyword arguments go to ``AutoModelForCausalLM.from_pretrained`` (``dtype``, ``device_map``,
+        ``revision``, ...). ``trust_remote_code`` is never needed.
+        """
+        hub = {k: kwargs[k] for k in ("revision", "token", "cache_dir", "local_files_only") if k in kwargs}
+        if config is None:
+            config = load_grm_config(pretrained_model_name_or_path, **hub)
+        model = AutoModelForCausalLM.from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub)
+        if meta_rm is None and config.meta_rm:
+            meta_rm = _resolve_relative(pretrained_model_name_or_path, config.meta_rm)
+        return cls(model, tokenizer, config, meta_rm=meta_rm, max_batch_size=max_batch_size)
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
+        """Save the causal LM (safetensors; loadable by plain transformers and vLLM), its tokenizer and the GRM
+        settings. A Meta RM that has ``save_pretrained`` is stored in ``meta_rm/`` and referenced from the config."""
+        os.makedirs(save_directory, exist_ok=True)
+        self.model.save_pretrained(save_directory, **kwargs)
+        self.tokenizer.save_pretrained(save_directory)
+        config = self.config
+        if self.meta_rm is not None and hasattr(self.meta_rm, "save_pretrained"):
+            self.meta_rm.save_pretrained(os.path.join(save_directory, "meta_rm"))
+            config = GRMConfig(**{**config.to_dict(), "meta_rm": "meta_rm"})
+        config.save_pretrained(save_directory)
+
+    def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None, **kwargs) -> str:
+        """Save to a temporary folder and upload it as one commit; returns the commit URL."""
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(tmp)
+            info = api.upload_folder(repo_id=repo_id, folder_path=tmp, commit_message=kwargs.get("commit_message"))
+        return str(info)
+
+    # ------------------------------------------------------------------------------------------------- prompting
+    def render_prompt(
+        self,
+        item: GRMInput,
+        order: Sequence[int],
+        principles_mode: str | None = None,
+        hint: int | None = None,
+    ) -> str:
+        """The chat-formatted prompt for ``item`` with its responses shown in ``order``.
+
+        ``hint`` is the ORIGINAL index of the best response (hinted sampling); it is shown at its new position.
+        """
+        mode = principles_mode or self.config.principles_mode
+        if mode == "self" and item.principles:
+            mode = "given"
+        messages = build_messages(
+            item.context,
+            [item.responses[i] for i in order],
+            self.config.grm_template,
+            score_range=self.config.score_range,
+            principles_mode=mode,
+            principles=item.principles,
+            reference=item.reference,
+            hint=None if hint is None else list(order).index(hint),
+        )
+        return apply_chat_template(self.tokenizer, messages)
+
+    # -------------------------------------------------------------------------------------------------- sampling
+    def sample_judgements(
+        self,
+        items: Sequence[GRMInput],
+        orders: Sequence[Sequence[Sequence[int]]],
+        *,
+        temperature: float,
+        max_new_tokens: int,
+        top_p: float | None = None,
+        seed: int | None = 0,
+        principles_mode: str | None = None,
+        hints: Sequence[int | None] | None = None,
+        progress: bool = False,
+    ) -> list[list[GRMSample]]:
+        """Sample and parse one judgement per order, for every item, in one batched generation.
+
+        Samples of an item that see the same order share one prompt, whose prefill is computed once.
+        """
+        if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
+            raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
+        prompts: list[str] = []
+        counts: list[int] = []
+        slots: list[tuple[int, list[int]]] = []  # per distinct prompt: (item index, sample indices)
+        for b, (item, item_orders) in enumerate(zip(items, orders)):
+            groups: dict[tuple[int, ...], list[int]] = {}
+            for s, order in enumerate(item_orders):
+                groups.setdefault(tuple(order), []).append(s)
+            for order, sample_ids in groups.items():
+                hint = hints[b] if hints is not None else None
+                prompts.append(self.render_prompt(item, order, principles_mode, hint))
+                counts.append(len(sample_ids))
+                slots.append((b, sample_ids))
+        prompt_ids = self.backend.encode(prompts)
+        self._check_context(prompt_ids, slots, max_new_tokens)
+        generations = self.backend.generate(
+            prompts,
+            counts,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_p=self.config.top_p if top_p is None else top_p,
+            seed=seed,
+            progress=progress,
+            prompt_ids=prompt_ids,
+        )
+        samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
+        for (b, sample_ids), gens in zip(slots, generations):
+            item = items[b]
+            for s, gen in zip(sample_ids, gens):
+                order = list(orders[b][s])
+                shown = [item.responses[i] for i in order]
+                parsed = parse_output(gen.text, len(order), self.config.score_range, shown)
+                scores = map_back(parsed.scores, order) if parsed.ok else None
+                samples[b][s] = GRMSample(
+                    order, gen.text, parsed.status.value, parsed.principles, parsed.critique, scores, gen.finish_reason
+                )
+        return samples  # type: ignore[return-value]
+
+    def _check_context(self, prompt_ids, slots, max_new_tokens: int) -> None:
+        limit = self.backend.max_context
+        if limit is None:
+            return
+        for ids, (b, _) in zip(prompt_ids, slots):
+            if len(ids) + max_new_tokens > limit:
+                raise ValueError(
+                    f"Input {b} does not fit the model's context: its prompt has {len(ids)} tokens and the judgement "
+                    f"needs up to {max_new_tokens} more (max_new_tokens), over the limit of {limit}. Shorten the "
+                    "prompt or responses, or lower max_new_tokens; nothing is cut off, since the scores come last."
+                )
+
+    # --------------------------------------------------------------------------------------------------- scoring
+    def score(
+        self,
+        inputs: dict | GRMInput | Sequence[dict | GRMInput],
+        *,
+        num_samples: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_new_tokens: int | None = None,
+        seed: int | None = 0,
+        order_strategy: str | None = None,
+        principles_mode: str | None = None,
+        return_samples: bool = True,
+        meta_rm: MetaScorer | str | os.PathLike | None = None,
+        k_meta: int | None = None,
+        progress: bool = False,
+    ) -> GRMResult | list[GRMResult]:
+        """Score 1..n responses per input with ``num_samples`` (k) judgements and voting.
+
+        Args:
+            inputs: ``{"prompt": str | messages, "responses": [str, ...], "principles"?: str, "reference"?: str}``
+                or a list of them.
+            num_samples: k; the config's default when ``None``.
+            temperature: defaults to the config's (0.5) when k > 1 and to greedy (0) when k = 1.
+            seed: seeds the response orders, the sampling and the tie-break (``None``: not reproducible).
+            order_strategy: ``"random"`` (a seeded shuffle per sample), ``"balanced"`` or ``"fixed"``.
+            meta_rm, k_meta: Meta RM guided voting: keep the ``k_meta`` (default k/2) samples it rates highest.
+        Returns:
+            A :class:`GRMResult` for a single input, else a list of them.
+        """
+        items, single = to_inputs(inputs)
+        k = self.config.num_samples if num_samples is None else num_samples
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"num_samples must be an integer >= 1, got {k!r}")
+        scorer = as_meta_scorer(meta_rm) if meta_rm is not None else self.meta_rm
+        if k_meta is None:
+            k_meta = self.config.k_meta
+        if k_meta is not None:
+            if scorer is None:
+                raise ValueError("k_meta was given but there is no meta_rm to rank the samples")
+            if not isinstance(k_meta, int) or not 1 <= k_meta <= k:
+                raise ValueError(f"k_meta must be an integer in 1..{k} (num_samples), got {k_meta!r}")
+        if temperature is None:
+            temperature = self.config.temperature if k > 1 else 0.0
+        strategy = order_strategy or self.config.order_strategy
+        orders = [make_orders(len(it.responses), k, strategy, _seeded(seed, b, "orders")) for b, it in enumerate(items)]
+        samples = self.sample_judgements(
+            items,
+            orders,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+            seed=seed,
+            principles_mode=principles_mode,
+            progress=progress,
+        )
+        if scorer is not None:
+            self._meta_score(scorer, items, samples)
+        results = []
+        for b, item_samples in enumerate(samples):
+            metas = [s.meta_score if s.meta_score is not None else float("-inf") for s in item_samples]
+            v = vote(
+                [s.scores for s in item_samples],
+                _seeded(seed, b, "tie"),
+                meta_scores=metas if scorer is not None else None,
+                k_meta=k_meta if k_meta is not None else max(1, k // 2),
+            )
+            for i in v.used:
+                item_samples[i].used = True
+            failures = Counter(s.status for s in item_samples if s.status != "ok")
+            error = None
+            if v.scores is None:
+                error = f"none of the {k} sample(s) could be parsed ({dict(failures)})"
+                logger.warning("Input %d: %s", b, error)
+            results.append(
+                GRMResult(v.scores, v.best, k, v.num_failed, dict(failures), item_samples if return_samples else None, error)
+            )
+        return results[0] if single else results
+
+    @staticmethod
+    def _meta_score(scorer: MetaScorer, items: Sequence[GRMInput], samples: list[list[GRMSample]]) -> None:
+        todo = [(b, s) for b, ss in enumerate(samples) for s in ss if s.scores is not None]
+        texts = [render_meta_input(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo]
+        values = list(scorer(texts)) if texts else []
+        if len(values) != len(texts):
+            raise ValueError(f"The meta RM returned {len(values)} scores for {len(texts)} samples")
+        for (_, s), value in zip(todo, values):
+            s.meta_score = float(value)
+
+
+def apply_chat_template(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> str:
+    """Render chat messages with the tokenizer's template, merging the system turn into the user turn for
+    templates that reject a system role; plain text when the tokenizer has no chat template."""
+    if not getattr(tokenizer, "chat_template", None):
+        return "\n\n".join(m["content"] for m in messages) + "\n\n"
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:  # e.g. Gemma-style templates: "System role not supported"
+        if messages[0]["role"] != "system":
+            raise
+        merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
+        return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+
+
+def load_grm_config(pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs) -> GRMConfig:
+    """The saved GRM settings, or the defaults for a plain causal LM without ``grm_config.json``."""
+    try:
+        return GRMConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+    except OSError:
+        logger.info("No grm_config.json in %s: using the default GRM settings", pretrained_model_name_or_path)
+        return GRMConfig()
+
+
+def _resolve_relative(base: str | os.PathLike, ref: str) -> str:
+    local = os.path.join(str(base), ref)
+    return local if os.path.isdir(local) else ref

@@ -1,0 +1,90 @@
+"""``pipeline("pointwise-reward")``: a transformers pipeline over :class:`GRMForPointwiseScoring`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from transformers import Pipeline
+
+from ..modeling.configuration_grm import GRMConfig
+from ..modeling.modeling_grm import GRMForPointwiseScoring, load_grm_config
+
+SCORE_PARAMS = (
+    "num_samples",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "seed",
+    "order_strategy",
+    "principles_mode",
+    "return_samples",
+    "meta_rm",
+    "k_meta",
+    "progress",
+)
+
+
+class PointwiseRewardPipeline(Pipeline):
+    """Score 1..n responses to a query with a generative reward model (principles, critique, voting@k).
+
+    Input: a dict ``{"prompt": str | chat messages, "responses": [str, ...], "principles"?: str, "reference"?: str}``
+    or a list of them. All samples of all inputs of one call are generated in one batched pass. Returns a dict per
+    input with ``scores`` (voted, original order), ``best``, ``num_failed``, ``failures`` and ``samples``.
+
+    Parameters (call time): ``num_samples``, ``temperature``, ``top_p``, ``max_new_tokens``, ``seed``,
+    ``order_strategy``, ``principles_mode``, ``return_samples``, ``meta_rm``, ``k_meta``, ``progress``.
+    """
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        grm_config: GRMConfig | None = None,
+        meta_rm: Any = None,
+        max_batch_size: int = 64,
+        **kwargs,
+    ):
+        if isinstance(model, GRMForPointwiseScoring):
+            grm = model
+            model, tokenizer = grm.model, tokenizer or grm.tokenizer
+            grm_config = grm_config or grm.config
+            meta_rm = meta_rm or grm.meta_rm
+        if tokenizer is None:
+            raise ValueError("pipeline('pointwise-reward') needs a tokenizer together with an already-loaded model")
+        super().__init__(model=model, tokenizer=tokenizer, **kwargs)
+        if grm_config is None:
+            source = getattr(self.model, "name_or_path", "") or ""
+            grm_config = load_grm_config(source) if source and (os.path.isdir(source) or "/" in source) else None
+        self.grm = GRMForPointwiseScoring(
+            self.model, self.tokenizer, grm_config, meta_rm=meta_rm, max_batch_size=max_batch_size
+        )
+
+    def _sanitize_parameters(self, **kwargs):
+        unknown = sorted(set(kwargs) - set(SCORE_PARAMS))
+        if unknown:
+            raise TypeError(f"Unknown pointwise-reward parameter(s) {unknown}; known: {list(SCORE_PARAMS)}")
+        return {}, kwargs, {}
+
+    def preprocess(self, inputs):
+        return inputs
+
+    def _forward(self, inputs, **params):
+        return self.grm.score(inputs, **params)
+
+    def postprocess(self, outputs):
+        return outputs
+
+    def __call__(self, inputs, **kwargs) -> dict | list[dict]:
+        # One batched scoring call for all inputs (the base class would run them one by one).
+        _, params, _ = self._sanitize_parameters(**kwargs)
+        results = self._forward(inputs, **params)
+        if isinstance(results, list):
+            return [r.to_dict() for r in results]
+        return results.to_dict()
