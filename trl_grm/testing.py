@@ -34,9 +34,7 @@ def build_tiny_tokenizer(vocab_size: int = 512):
         vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tok.train_from_iterator(_CORPUS * 20, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<|pad|>", bos_token="<|bos|>", eos_token="<|end|>"
-    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", bos_token="<|bos|>", eos_token="<|end|>")
     fast.chat_template = TINY_CHAT_TEMPLATE
     return fast
 
@@ -74,4 +72,76 @@ def build_tiny_model(
     )
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
+    return path
+
+
+TINY_JUDGEMENT = (
+    "Specific Criteria:\n- Accuracy (Weight: 60%): correct.\n- Relevance (Weight: 40%): on topic.\n"
+    "Analysis: Response 1 is right; Response 2 is wrong.\nScores: \\boxed{8, 3}"
+)
+
+
+# A compact template keeps the tiny judge's prompts short (fast to train); it is saved with the model, so the
+# judge only writes its verdict when the saved template is really used.
+TINY_TEMPLATE = {
+    "system": "",
+    "task_multi": "Rate the {n} replies from {min} to {max}.",
+    "task_single": "Rate the reply from {min} to {max}.",
+    "task_binary": "Is the reply correct? {max} yes, {min} no.",
+    "principles_self": "Write criteria.",
+    "principles_given": "Use criteria: {principles}",
+    "principles_none": "No criteria.",
+    "hint": "Reply {best} is best.",
+    "output": "Then analyse and end with Scores: \\boxed{{{example}}}",
+}
+
+
+def build_tiny_judge(
+    path: str | os.PathLike, judgement: str = TINY_JUDGEMENT, steps: int = 200, seed: int = 0
+) -> Path:
+    """A tiny Llama GRM that has memorised one judgement: for any prompt in its template, greedy decoding writes
+    ``judgement``. It follows the output format without judging anything (the first response shown gets 8, the
+    second 3), which makes it a real model whose outputs exercise parsing, mapping back and voting end to end.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .modeling.configuration_grm import GRMConfig
+    from .protocol.template import GRMTemplate, build_messages
+
+    path = build_tiny_model(path, seed=seed)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    template = GRMTemplate.from_dict(TINY_TEMPLATE)
+    examples = [
+        ("What is two plus two?", ["Four.", "Five."]),
+        ("Write a poem about the sea.", ["Waves roll in.", "The tide is out."]),
+        ("Say hello.", ["Hello!", "Goodbye."]),
+        ("Name a colour.", ["Blue.", "Seven."]),
+    ]
+    prompts = [
+        tokenizer.apply_chat_template(build_messages(q, r, template), tokenize=False, add_generation_prompt=True)
+        for q, r in examples
+    ]
+    target = tokenizer(judgement + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    batch = [tokenizer(p, add_special_tokens=False)["input_ids"] + target for p in prompts]
+    width = max(map(len, batch))
+    ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+    labels = torch.full((len(batch), width), -100)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, row in enumerate(batch):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+        labels[i, len(row) - len(target) : len(row)] = torch.tensor(target)
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    model.save_pretrained(path)
+    GRMConfig(template=TINY_TEMPLATE, max_new_tokens=80).save_pretrained(path)
     return path

@@ -111,7 +111,7 @@ def _convert(gguf_path: Path, out_dir: Path) -> None:
     model.eval()
     if "quantization_config" in model.config.to_dict():
         raise RuntimeError("quantization_config leaked into the converted config")
-    model.save_pretrained(out_dir, safe_serialization=True, max_shard_size="10GB")
+    model.save_pretrained(out_dir)  # transformers 5 always writes safetensors, single file below 50GB
 
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     if not tokenizer.chat_template:

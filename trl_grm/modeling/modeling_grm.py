@@ -284,7 +284,9 @@ class GRMForPointwiseScoring:
         if temperature is None:
             temperature = self.config.temperature if k > 1 else 0.0
         strategy = order_strategy or self.config.order_strategy
-        orders = [make_orders(len(it.responses), k, strategy, _seeded(seed, b, "orders")) for b, it in enumerate(items)]
+        orders = [
+            make_orders(len(it.responses), k, strategy, _seeded(seed, b, "orders")) for b, it in enumerate(items)
+        ]
         samples = self.sample_judgements(
             items,
             orders,
@@ -314,14 +316,18 @@ class GRMForPointwiseScoring:
                 error = f"none of the {k} sample(s) could be parsed ({dict(failures)})"
                 logger.warning("Input %d: %s", b, error)
             results.append(
-                GRMResult(v.scores, v.best, k, v.num_failed, dict(failures), item_samples if return_samples else None, error)
+                GRMResult(
+                    v.scores, v.best, k, v.num_failed, dict(failures), item_samples if return_samples else None, error
+                )
             )
         return results[0] if single else results
 
     @staticmethod
     def _meta_score(scorer: MetaScorer, items: Sequence[GRMInput], samples: list[list[GRMSample]]) -> None:
         todo = [(b, s) for b, ss in enumerate(samples) for s in ss if s.scores is not None]
-        texts = [render_meta_input(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo]
+        texts = [
+            render_meta_input(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo
+        ]
         values = list(scorer(texts)) if texts else []
         if len(values) != len(texts):
             raise ValueError(f"The meta RM returned {len(values)} scores for {len(texts)} samples")

@@ -117,7 +117,11 @@ def parse_output(
     items = [item.strip() for item in re.split(r"[,;]", content)] if content else []
     if len(items) != num_responses:
         return ParsedOutput(
-            ParseStatus.WRONG_COUNT, None, principles, critique, f"expected {num_responses} scores, box holds {content!r}"
+            ParseStatus.WRONG_COUNT,
+            None,
+            principles,
+            critique,
+            f"expected {num_responses} scores, box holds {content!r}",
         )
     if not all(_INT.match(item) for item in items):
         return ParsedOutput(ParseStatus.NOT_INTEGER, None, principles, critique, f"non-integer score in {content!r}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Messages = list[dict[str, str]]
-Context = Union[str, Sequence[Mapping[str, str]]]
+Context = str | Sequence[Mapping[str, str]]
 PrinciplesMode = Literal["self", "given", "none"]
 PRINCIPLES_MODES = ("self", "given", "none")
 _ROLES = ("system", "user", "assistant")
@@ -45,7 +45,9 @@ class GRMTemplate:
     )
     context: str = "[[Conversation start]]\n{context}\n[[Conversation end]]"
     response: str = "[[Reply {i} start]]\n{response}\n[[Reply {i} end]]"
-    reference: str = "A reference answer that is known to be correct:\n[[Reference start]]\n{reference}\n[[Reference end]]"
+    reference: str = (
+        "A reference answer that is known to be correct:\n[[Reference start]]\n{reference}\n[[Reference end]]"
+    )
     principles_self: str = (
         "First write 'Specific Criteria:' and list the criteria that matter most for this particular request, "
         "each with a weight in percent (the weights add up to 100%), for example "
@@ -98,7 +100,9 @@ def validate_context(context: Any, where: str = "prompt") -> Context:
         if message["role"] not in _ROLES:
             raise ValueError(f"Chat message {j} in {where} has role {message['role']!r}; expected one of {_ROLES}")
         if not isinstance(message["content"], str):
-            raise TypeError(f"Chat message {j} in {where} has non-string content ({type(message['content']).__name__})")
+            raise TypeError(
+                f"Chat message {j} in {where} has non-string content ({type(message['content']).__name__})"
+            )
     if context[-1]["role"] != "user":
         raise ValueError(f"The last chat message of the {where} must be the user's turn, got {context[-1]['role']!r}")
     return context
@@ -177,9 +181,7 @@ def build_messages(
     else:
         task = template.task_single
     parts = [task.format(**values), template.context.format(context=_neutralise_markers(render_context(context)))]
-    parts += [
-        template.response.format(i=i + 1, response=_neutralise_markers(r)) for i, r in enumerate(responses)
-    ]
+    parts += [template.response.format(i=i + 1, response=_neutralise_markers(r)) for i, r in enumerate(responses)]
     if reference is not None:
         parts.append(template.reference.format(reference=_neutralise_markers(reference)))
     if principles_mode == "self":

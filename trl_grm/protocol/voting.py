@@ -16,7 +16,9 @@ OrderStrategy = Literal["random", "balanced", "fixed"]
 ORDER_STRATEGIES = ("random", "balanced", "fixed")
 
 
-def make_orders(n: int, k: int, strategy: OrderStrategy = "random", rng: random.Random | None = None) -> list[list[int]]:
+def make_orders(
+    n: int, k: int, strategy: OrderStrategy = "random", rng: random.Random | None = None
+) -> list[list[int]]:
     """Response orders for ``k`` samples of ``n`` responses.
 
     ``"random"`` shuffles independently per sample (the paper). ``"balanced"`` uses cyclic shifts, so that with ``k``
