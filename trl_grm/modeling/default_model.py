@@ -133,6 +133,34 @@ def _make_world_readable(directory: Path) -> None:
         path.chmod(0o644)
 
 
+# A worked example in the prompt: SmolLM2-135M-Instruct never writes a score line from instructions alone, but copies
+# the format from one demonstration. It also copies the demonstration's verdict pattern (it tends to favour the
+# second reply), which shuffled orders and voting turn into ties: it shows the mechanics, it does not judge.
+DEMO_SETTINGS = {
+    "template": {
+        "demonstration": {
+            "prompt": "How many legs does a spider have?",
+            "responses": ["A spider has six legs.", "Spiders have eight legs."],
+            "judgement": (
+                "Specific Criteria:\n- Correctness (Weight: 70%): the number of legs must be right.\n"
+                "- Clarity (Weight: 30%): a direct answer.\n\n"
+                "Analysis: Reply 1 says six legs, which is wrong. Reply 2 says eight legs, which is correct and "
+                "clear.\n\nScores: \\boxed{2, 9}"
+            ),
+        }
+    },
+    "num_samples": 4,
+    "max_new_tokens": 192,
+}
+
+
+def _ensure_grm_config(model_dir: Path) -> None:
+    from .configuration_grm import GRM_CONFIG_NAME, GRMConfig
+
+    if not (model_dir / GRM_CONFIG_NAME).exists():
+        GRMConfig(**DEMO_SETTINGS).save_pretrained(model_dir)
+
+
 def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
     """Return a local directory holding SmolLM2-135M-Instruct as a plain transformers checkpoint.
 
@@ -143,6 +171,7 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
     root = _cache_root(cache_dir)
     model_dir = root / DEFAULT_MODEL_NAME
     if _is_complete(model_dir):
+        _ensure_grm_config(model_dir)
         return model_dir
 
     gguf_path = find_smollm2_gguf()
@@ -154,6 +183,7 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_MODEL_NAME}.tmp-", dir=root))
     try:
         _convert(gguf_path, tmp_dir)
+        _ensure_grm_config(tmp_dir)
         marker = {
             "format_version": _FORMAT_VERSION,
             "source": str(gguf_path),

@@ -24,6 +24,9 @@ class GRMTemplate:
 
     Placeholders: ``{n}`` number of responses, ``{min}``/``{max}`` score range, ``{i}`` response number,
     ``{response}``, ``{context}``, ``{principles}``, ``{reference}``, ``{best}``, ``{example}``.
+
+    ``demonstration`` (optional) is a worked example ``{"prompt", "responses", "judgement"}`` shown as an earlier
+    user/assistant exchange; small models copy the output format from it (and, beware, its verdict pattern too).
     """
 
     system: str = (
@@ -64,6 +67,7 @@ class GRMTemplate:
         "and mistakes. Finish with one line 'Scores: \\boxed{{{example}}}' holding exactly {n} integer score(s) "
         "from {min} to {max}, separated by commas, in the order the replies were shown. Write nothing after it."
     )
+    demonstration: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> GRMTemplate:
@@ -74,12 +78,25 @@ class GRMTemplate:
         if unknown:
             raise ValueError(f"Unknown template field(s) {unknown}; known fields: {sorted(known)}")
         for key, value in data.items():
-            if not isinstance(value, str):
+            if key == "demonstration":
+                _validate_demonstration(value)
+            elif not isinstance(value, str):
                 raise TypeError(f"Template field {key!r} must be a string, got {type(value).__name__}")
         return cls(**data)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _validate_demonstration(demo: Any) -> None:
+    if demo is None:
+        return
+    if not isinstance(demo, Mapping) or set(demo) != {"prompt", "responses", "judgement"}:
+        raise ValueError("Template 'demonstration' must be a dict with exactly 'prompt', 'responses' and 'judgement'")
+    validate_context(demo["prompt"], where="demonstration prompt")
+    validate_responses(demo["responses"], where="demonstration responses")
+    if not isinstance(demo["judgement"], str) or "\\boxed{" not in demo["judgement"]:
+        raise ValueError("The demonstration's 'judgement' must be a string that ends in 'Scores: \\boxed{...}'")
 
 
 def validate_context(context: Any, where: str = "prompt") -> Context:
@@ -196,5 +213,11 @@ def build_messages(
     messages: Messages = []
     if template.system:
         messages.append({"role": "system", "content": template.system})
+    demo = template.demonstration
+    if demo:
+        plain = GRMTemplate(**{**template.to_dict(), "system": "", "demonstration": None})
+        mode = "none" if principles_mode == "none" else "self"
+        shown = build_messages(demo["prompt"], demo["responses"], plain, score_range=score_range, principles_mode=mode)
+        messages += shown + [{"role": "assistant", "content": demo["judgement"]}]
     messages.append({"role": "user", "content": "\n\n".join(parts)})
     return messages
