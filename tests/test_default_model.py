@@ -8,7 +8,7 @@ import json
 import pytest
 
 from trl_grm.modeling import default_model
-from trl_grm.modeling.default_model import DEFAULT_MODEL_NAME, default_model_path, find_smollm2_gguf
+from trl_grm.modeling.default_model import DEFAULT_MODEL_NAME, DEMO_SETTINGS, default_model_path, find_smollm2_gguf
 
 EXPECTED_FILES = (
     "model.safetensors",
@@ -61,7 +61,8 @@ def test_default_model_path_is_atomic(tmp_path, monkeypatch):
     (model_dir / "stale.bin").write_bytes(b"stale")
     monkeypatch.setattr(default_model, "_convert", lambda gguf_path, out_dir: (out_dir / "model.safetensors").touch())
     assert default_model_path(cache) == model_dir
-    assert sorted(p.name for p in model_dir.iterdir()) == sorted([default_model._MARKER, "model.safetensors"])
+    expected = [default_model._MARKER, "grm_config.json", "model.safetensors"]
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted(expected)
     assert [p.name for p in cache.iterdir()] == [DEFAULT_MODEL_NAME]
 
 
@@ -111,3 +112,20 @@ def test_default_model_conversion(tmp_path, monkeypatch):
     monkeypatch.setattr(default_model, "_convert", lambda *args: pytest.fail("must not reconvert"))
     assert default_model_path(cache_dir=tmp_path) == path
     assert marker.stat().st_mtime_ns == mtime
+
+    # The directory is a self-contained GRM: its settings (with the worked demonstration) load with it, and a real
+    # scoring call accounts for every sample: parsed ones carry scores, failures carry their reason and no score.
+    from trl_grm import GRMForPointwiseScoring
+
+    grm = GRMForPointwiseScoring.from_pretrained(path)
+    assert grm.config.template["demonstration"]["responses"] == DEMO_SETTINGS["template"]["demonstration"]["responses"]
+    result = grm.score(
+        {"prompt": "What is 17 + 25?", "responses": ["42", "43"]}, num_samples=2, max_new_tokens=160, seed=0
+    )
+    assert len(result.samples) == 2
+    assert result.num_failed == sum(s.status != "ok" for s in result.samples)
+    for sample in result.samples:
+        assert (sample.scores is None) == (sample.status != "ok")
+        assert sorted(sample.order) == [0, 1]
+    if result.num_failed < 2:
+        assert result.scores == [sum(s.scores[i] for s in result.samples if s.scores) for i in range(2)]

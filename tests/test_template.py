@@ -276,3 +276,58 @@ def test_bad_hint(hint):
 def test_non_string_reference():
     with pytest.raises(TypeError, match="reference must be a string"):
         build_messages("Q?", ["a"], reference=4)
+
+
+# --------------------------------------------------------------------------------------------------- demonstration
+DEMO = {
+    "prompt": "How many legs does a spider have?",
+    "responses": ["Six.", "Eight."],
+    "judgement": (
+        "Specific Criteria:\n- Correctness (Weight: 100%)\nAnalysis: Reply 2 is right.\nScores: \\boxed{2, 9}"
+    ),
+}
+
+
+def test_demonstration_is_an_earlier_user_assistant_exchange():
+    template = GRMTemplate.from_dict({"demonstration": DEMO})
+    messages = build_messages("Q?", ["a", "b", "c"], template)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"] == DEFAULT.system
+    # The worked example is rendered with the same template (without system prompt), then answered.
+    (demo_user,) = build_messages(DEMO["prompt"], DEMO["responses"], GRMTemplate(system=""))
+    assert messages[1] == demo_user
+    assert messages[2] == {"role": "assistant", "content": DEMO["judgement"]}
+    assert messages[3]["content"] == content(build_messages("Q?", ["a", "b", "c"]))
+
+
+def test_demonstration_without_system_prompt_and_with_principles_modes():
+    template = GRMTemplate.from_dict({"system": "", "demonstration": DEMO})
+    none = build_messages("Q?", ["a", "b"], template, principles_mode="none")
+    assert [m["role"] for m in none] == ["user", "assistant", "user"]
+    assert DEFAULT.principles_none in none[0]["content"]
+    given = build_messages("Q?", ["a", "b"], template, principles_mode="given", principles="- X (Weight: 100%)")
+    assert "- X (Weight: 100%)" not in given[0]["content"]  # the example has no given criteria
+    assert DEFAULT.principles_self in given[0]["content"]
+    assert "- X (Weight: 100%)" in given[-1]["content"]
+
+
+def test_demonstration_uses_the_score_range():
+    template = GRMTemplate.from_dict({"demonstration": DEMO})
+    messages = build_messages("Q?", ["a", "b"], template, score_range=(0, 5))
+    assert "integer from 0 (worst) to 5 (best)" in messages[1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("demo", "error", "match"),
+    [
+        ({"prompt": "Q?", "responses": ["a"]}, ValueError, "exactly 'prompt', 'responses' and 'judgement'"),
+        ({**DEMO, "extra": 1}, ValueError, "exactly 'prompt', 'responses' and 'judgement'"),
+        ("not a dict", ValueError, "must be a dict"),
+        ({**DEMO, "judgement": "Scores: 2, 9"}, ValueError, "must be a string that ends in"),
+        ({**DEMO, "prompt": ""}, ValueError, "demonstration prompt is empty"),
+        ({**DEMO, "responses": []}, ValueError, "'demonstration responses' is empty"),
+    ],
+)
+def test_bad_demonstration(demo, error, match):
+    with pytest.raises(error, match=match):
+        GRMTemplate.from_dict({"demonstration": demo})

@@ -283,6 +283,12 @@ class GRMForPointwiseScoring:
                 raise ValueError(f"k_meta must be an integer in 1..{k} (num_samples), got {k_meta!r}")
         if temperature is None:
             temperature = self.config.temperature if k > 1 else 0.0
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+        if max_new_tokens is None:
+            max_new_tokens = self.config.max_new_tokens
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
         strategy = order_strategy or self.config.order_strategy
         orders = [
             make_orders(len(it.responses), k, strategy, _seeded(seed, b, "orders")) for b, it in enumerate(items)
@@ -292,7 +298,7 @@ class GRMForPointwiseScoring:
             orders,
             temperature=temperature,
             top_p=top_p,
-            max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+            max_new_tokens=max_new_tokens,
             seed=seed,
             principles_mode=principles_mode,
             progress=progress,

@@ -36,7 +36,7 @@ class PointwiseRewardPipeline(Pipeline):
     ``order_strategy``, ``principles_mode``, ``return_samples``, ``meta_rm``, ``k_meta``, ``progress``.
     """
 
-    _load_tokenizer = True
+    _load_tokenizer = None  # optional: a GRMForPointwiseScoring instance brings its own
     _load_processor = False
     _load_image_processor = False
     _load_video_processor = False

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from .template import shown_text
+
 
 class ParseStatus(str, Enum):
     """Outcome of parsing one sample. Anything but ``OK`` is a failure and yields no scores."""
@@ -43,12 +45,12 @@ _INT = re.compile(r"^[+-]?\d+$")
 _HEADER = r"(?:^|\n)[ \t#>*_-]*{name}[ \t*_]*:[ \t*_]*"
 _PRINCIPLES = re.compile(_HEADER.format(name=r"specific\s+criteria"), re.IGNORECASE)
 _ANALYSIS = re.compile(_HEADER.format(name=r"analysis"), re.IGNORECASE)
-_SCORES = re.compile(r"(?:^|\n)[^\n]*?scores?[ \t*_]*:", re.IGNORECASE)
+_SCORES = re.compile(_HEADER.format(name=r"(?:final\s+)?scores?"), re.IGNORECASE)
 
 
-def _boxes(text: str) -> list[tuple[int, int, str]]:
-    """All ``\\boxed{...}`` with balanced braces as ``(start, end, content)``."""
-    found = []
+def _boxes(text: str) -> list[tuple[int, int, str | None]]:
+    """All ``\\boxed{...}`` as ``(start, end, content)``; content is ``None`` for a box that is never closed."""
+    found: list[tuple[int, int, str | None]] = []
     start = text.find(_BOX)
     while start != -1:
         i = start + len(_BOX)
@@ -65,29 +67,38 @@ def _boxes(text: str) -> list[tuple[int, int, str]]:
                         found.append((start, j + 1, text[i + 1 : j]))
                         break
                 j += 1
+            else:
+                found.append((start, len(text), None))
         start = text.find(_BOX, start + len(_BOX))
     return found
 
 
 def _copied(text: str, start: int, end: int, responses: Sequence[str]) -> bool:
-    """Whether the box at ``text[start:end]``, with what precedes it on its line (up to 24 characters), stands
-    verbatim in a response: then the model is quoting a response, not giving its verdict."""
-    line_start = text.rfind("\n", 0, start) + 1
-    window = text[max(line_start, start - 24) : end].strip()
-    return any(window in r for r in responses)
+    """Whether the box ``text[start:end]`` is a quote: the verbatim copy of a response that ends with this box
+    reaches back over some non-space text before it (``Scores: \\boxed{10, 10}`` copied from a response). A box
+    that merely has the same content as one in a response (a math answer ``\\boxed{7}``) is not a quote."""
+    box = text[start:end]
+    if not any(box in r for r in responses):
+        return False
+    j = start
+    while j > 0 and any(text[j - 1 : end] in r for r in responses):
+        j -= 1
+    return bool(text[j:start].strip())
 
 
-def _section(text: str, start: re.Pattern, ends: Sequence[re.Pattern]) -> str:
-    m = start.search(text)
-    if not m:
-        return ""
-    rest = text[m.end() :]
-    cut = len(rest)
-    for end in ends:
-        e = end.search(rest)
-        if e:
-            cut = min(cut, e.start())
-    return rest[:cut].strip()
+def _sections(head: str) -> tuple[str, str]:
+    """Principles (``Specific Criteria:`` up to ``Analysis:``) and critique (``Analysis:`` up to the last
+    ``Scores:`` header) of the text before the verdict line."""
+    principles = critique = ""
+    p = _PRINCIPLES.search(head)
+    a = _ANALYSIS.search(head, p.end() if p else 0)
+    scores = [m for m in _SCORES.finditer(head) if m.start() >= (a.end() if a else p.end() if p else 0)]
+    end = scores[-1].start() if scores else len(head)
+    if p:
+        principles = head[p.end() : a.start() if a else end].strip()
+    if a:
+        critique = head[a.end() : end].strip()
+    return principles, critique
 
 
 def parse_output(
@@ -102,33 +113,33 @@ def parse_output(
         text: the generated text (the completion only, not the prompt).
         num_responses: how many scores the box must hold.
         score_range: inclusive ``(min, max)``.
-        responses: the responses that were shown; box lines copied from them are ignored.
+        responses: the responses that were shown; boxes quoted from them are ignored.
     """
     if not isinstance(text, str):
         raise TypeError(f"Generated text must be a string, got {type(text).__name__}")
-    principles = _section(text, _PRINCIPLES, [_ANALYSIS, _SCORES])
-    critique = _section(text, _ANALYSIS, [_SCORES])
-    boxes = [b for b in _boxes(text) if not _copied(text, b[0], b[1], responses)]
+    shown = [*responses, *(shown_text(r) for r in responses)]  # as given and as the prompt displayed them
+    boxes = [b for b in _boxes(text) if not _copied(text, b[0], b[1], shown)]
     if not boxes:
-        return ParsedOutput(ParseStatus.NO_BOX, None, principles, critique, "no \\boxed{...} in the output")
+        return ParsedOutput(ParseStatus.NO_BOX, None, *_sections(text), "no \\boxed{...} in the output")
+    start, _, content = boxes[-1]
+    verdict_line = text.rfind("\n", 0, start) + 1
+    principles, critique = _sections(text[:verdict_line])
     if not critique and not principles:  # free-form judgement: everything before the verdict is the critique
-        critique = text[: boxes[-1][0]].strip()
-    content = boxes[-1][2].replace("*", "").strip()
+        critique = text[:start].strip()
+
+    def fail(status: ParseStatus, detail: str) -> ParsedOutput:
+        return ParsedOutput(status, None, principles, critique, detail)
+
+    if content is None:
+        return fail(ParseStatus.NO_BOX, "the final \\boxed{ is never closed (output cut off?)")
+    content = content.replace("*", "").strip()
     items = [item.strip() for item in re.split(r"[,;]", content)] if content else []
     if len(items) != num_responses:
-        return ParsedOutput(
-            ParseStatus.WRONG_COUNT,
-            None,
-            principles,
-            critique,
-            f"expected {num_responses} scores, box holds {content!r}",
-        )
+        return fail(ParseStatus.WRONG_COUNT, f"expected {num_responses} scores, box holds {content!r}")
     if not all(_INT.match(item) for item in items):
-        return ParsedOutput(ParseStatus.NOT_INTEGER, None, principles, critique, f"non-integer score in {content!r}")
+        return fail(ParseStatus.NOT_INTEGER, f"non-integer score in {content!r}")
     scores = [int(item) for item in items]
     lo, hi = score_range
-    if any(s < lo or s > hi for s in scores):
-        return ParsedOutput(
-            ParseStatus.OUT_OF_RANGE, None, principles, critique, f"score outside {lo}..{hi} in {content!r}"
-        )
+    if any(x < lo or x > hi for x in scores):
+        return fail(ParseStatus.OUT_OF_RANGE, f"score outside {lo}..{hi} in {content!r}")
     return ParsedOutput(ParseStatus.OK, scores, principles, critique)

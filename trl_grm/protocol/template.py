@@ -147,8 +147,8 @@ def render_context(context: Context) -> str:
     return "\n\n".join(f"{names[m['role']]}: {m['content']}" for m in context)
 
 
-def _neutralise_markers(text: str) -> str:
-    # A response must not be able to close its own block or open another one.
+def shown_text(text: str) -> str:
+    """Text as the prompt displays it: a response must not be able to close its own block or open another one."""
     return text.replace("[[", "[ [").replace("]]", "] ]")
 
 
@@ -185,7 +185,7 @@ def build_messages(
         raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
     if principles_mode == "given" and not (isinstance(principles, str) and principles.strip()):
         raise ValueError("principles_mode='given' needs non-empty 'principles' text")
-    if hint is not None and not (isinstance(hint, int) and 0 <= hint < n):
+    if hint is not None and (isinstance(hint, bool) or not (isinstance(hint, int) and 0 <= hint < n)):
         raise ValueError(f"hint must be a response position in 0..{n - 1}, got {hint!r}")
     if reference is not None and not isinstance(reference, str):
         raise TypeError(f"reference must be a string, got {type(reference).__name__}")
@@ -197,10 +197,10 @@ def build_messages(
         task = template.task_binary
     else:
         task = template.task_single
-    parts = [task.format(**values), template.context.format(context=_neutralise_markers(render_context(context)))]
-    parts += [template.response.format(i=i + 1, response=_neutralise_markers(r)) for i, r in enumerate(responses)]
+    parts = [task.format(**values), template.context.format(context=shown_text(render_context(context)))]
+    parts += [template.response.format(i=i + 1, response=shown_text(r)) for i, r in enumerate(responses)]
     if reference is not None:
-        parts.append(template.reference.format(reference=_neutralise_markers(reference)))
+        parts.append(template.reference.format(reference=shown_text(reference)))
     if principles_mode == "self":
         parts.append(template.principles_self.format(**values))
     elif principles_mode == "given":

@@ -1,0 +1,190 @@
+"""Bad input to GRMForPointwiseScoring.score and the pipeline: a ValueError/TypeError naming the problem, raised
+before any generation."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PAIR
+
+from trl_grm import GRMForPointwiseScoring, PointwiseRewardPipeline
+
+
+def _no_generation(grm):
+    """Fail loudly if an invalid call reaches the model."""
+
+    def generate(*args, **kwargs):
+        raise AssertionError("generation must not start for invalid input")
+
+    grm.backend.generate = generate
+    return grm
+
+
+@pytest.fixture
+def grm(judge):
+    return _no_generation(GRMForPointwiseScoring(judge.model, judge.tokenizer, judge.config))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "error", "match"),
+    [
+        ({"prompt": "Q?", "responses": []}, ValueError, "'responses of input 0' is empty"),
+        ({"prompt": "Q?", "responses": "a single string"}, TypeError, "must be a list of strings, got str"),
+        ({"prompt": "Q?", "responses": ["ok", 7]}, TypeError, "Response 1 in 'responses of input 0' is a int"),
+        ({"prompt": "Q?", "responses": [b"bytes"]}, TypeError, "Response 0 .* is a bytes, not a string"),
+        ({"responses": ["a", "b"]}, ValueError, "input 0 is missing 'prompt'"),
+        ({"prompt": "Q?"}, ValueError, "input 0 is missing 'responses'"),
+        ({"prompt": None, "responses": ["a"]}, ValueError, "Missing prompt of input 0"),
+        ({"prompt": " ", "responses": ["a"]}, ValueError, "prompt of input 0 is empty"),
+        ({"prompt": [{"content": "hi"}], "responses": ["a"]}, ValueError, "Malformed chat message 0 in prompt"),
+        (
+            {"prompt": [{"role": "human", "content": "hi"}], "responses": ["a"]},
+            ValueError,
+            "Chat message 0 in prompt of input 0 has role 'human'",
+        ),
+        (
+            {
+                "prompt": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ho"}],
+                "responses": ["a"],
+            },
+            ValueError,
+            "last chat message .* must be the user's turn",
+        ),
+        ({"prompt": [{"role": "user", "content": 5}], "responses": ["a"]}, TypeError, "non-string content"),
+        ({"prompt": "Q?", "responses": ["a"], "principles": 3}, TypeError, "'principles' of input 0 must be a string"),
+        ({"prompt": "Q?", "responses": ["a"], "reference": ["x"]}, TypeError, "'reference' of input 0 must be a str"),
+        ({"prompt": "Q?", "responses": ["a"], "respones": ["b"]}, ValueError, r"unknown key\(s\) \['respones'\]"),
+        ({"query": "Q?", "responses": ["a"]}, ValueError, r"unknown key\(s\) \['query'\]"),
+        ([], ValueError, "No inputs given"),
+        ("What is two plus two?", TypeError, "Inputs must be a dict or a list of dicts, got str"),
+        (None, TypeError, "Inputs must be a dict or a list of dicts"),
+        ([PAIR, "oops"], TypeError, "input 1 must be a dict"),
+        ([PAIR, {"prompt": "Q?", "responses": []}], ValueError, "'responses of input 1' is empty"),
+    ],
+)
+def test_bad_inputs(grm, inputs, error, match):
+    with pytest.raises(error, match=match):
+        grm.score(inputs)
+
+
+@pytest.mark.parametrize("num_samples", [0, -1, 1.5, "4", True])
+def test_bad_num_samples(grm, num_samples):
+    with pytest.raises(ValueError, match=r"num_samples must be an integer >= 1, got"):
+        grm.score(PAIR, num_samples=num_samples)
+
+
+def _meta(texts):
+    return [0.0] * len(texts)
+
+
+@pytest.mark.parametrize("k_meta", [0, -2, 5, 2.0])
+def test_k_meta_outside_1_to_k(grm, k_meta):
+    with pytest.raises(ValueError, match=r"k_meta must be an integer in 1\.\.4 \(num_samples\)"):
+        grm.score(PAIR, num_samples=4, meta_rm=_meta, k_meta=k_meta)
+
+
+def test_k_meta_without_meta_rm(grm):
+    with pytest.raises(ValueError, match="k_meta was given but there is no meta_rm"):
+        grm.score(PAIR, num_samples=4, k_meta=2)
+
+
+def test_bad_meta_rm(grm):
+    with pytest.raises(TypeError, match="meta_rm must be a path, a MetaRewardModel or a callable"):
+        grm.score(PAIR, num_samples=2, meta_rm=42)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"order_strategy": "shuffle"}, "order strategy must be one of"),
+        ({"principles_mode": "mine"}, "principles_mode must be one of"),
+        ({"principles_mode": "given"}, "principles_mode='given' needs non-empty 'principles'"),
+    ],
+)
+def test_bad_options(grm, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        grm.score(PAIR, **kwargs)
+
+
+def test_negative_temperature(grm):
+    with pytest.raises(ValueError, match="temperature"):
+        grm.score(PAIR, num_samples=2, temperature=-0.5)
+
+
+def test_zero_max_new_tokens(grm):
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        grm.score(PAIR, max_new_tokens=0)
+
+
+# ------------------------------------------------------------------------------------------------ context length
+@pytest.fixture(scope="module")
+def small_grm(small_context_dir):
+    return GRMForPointwiseScoring.from_pretrained(small_context_dir)
+
+
+def _prompt_tokens(grm, item_dict, order):
+    from trl_grm.protocol.inputs import to_input
+
+    prompt = grm.render_prompt(to_input(item_dict), order)
+    return len(grm.backend.encode([prompt])[0])
+
+
+def test_input_that_does_not_fit_the_context(small_grm):
+    long = {"prompt": "Write a short poem about the sea.", "responses": ["Waves roll in. " * 20, "The tide."]}
+    n_tokens = _prompt_tokens(small_grm, long, [0, 1])
+    assert n_tokens > 128
+    _no_generation(small_grm)
+    with pytest.raises(ValueError) as info:
+        small_grm.score(long, max_new_tokens=16)
+    message = str(info.value)
+    assert "does not fit the model's context" in message
+    assert f"its prompt has {n_tokens} tokens" in message
+    assert "up to 16 more (max_new_tokens)" in message
+    assert "over the limit of 128" in message
+
+
+# A minimal template keeps prompts well under the 128-token window, so that max_new_tokens decides.
+MINI_TEMPLATE = {
+    "system": "",
+    "task_multi": "Rate {n}.",
+    "context": "{context}",
+    "response": "{i}: {response}",
+    "principles_self": "",
+    "output": "Scores: \\boxed{{{example}}}",
+}
+
+
+@pytest.fixture
+def mini_grm(small_grm):
+    from trl_grm import GRMConfig
+
+    config = GRMConfig(template=MINI_TEMPLATE)
+    return _no_generation(GRMForPointwiseScoring(small_grm.model, small_grm.tokenizer, config))
+
+
+def test_max_new_tokens_counts_towards_the_context_limit(mini_grm):
+    item = {"prompt": "Hi", "responses": ["a", "b"]}
+    n_tokens = _prompt_tokens(mini_grm, item, [0, 1])
+    assert n_tokens < 100
+    budget = 128 - n_tokens
+    with pytest.raises(ValueError, match=rf"its prompt has {n_tokens} tokens .* up to {budget + 1} more"):
+        mini_grm.score(item, max_new_tokens=budget + 1, order_strategy="fixed")
+    with pytest.raises(AssertionError, match="generation must not start"):  # passes the check, reaches the model
+        mini_grm.score(item, max_new_tokens=budget, order_strategy="fixed")
+
+
+def test_the_error_names_the_offending_input(mini_grm):
+    ok = {"prompt": "Hi", "responses": ["a", "b"]}
+    too_long = {"prompt": "Hi", "responses": ["The quick brown fox. " * 30, "b"]}
+    with pytest.raises(ValueError, match="Input 1 does not fit"):
+        mini_grm.score([ok, too_long], max_new_tokens=8)
+
+
+# ------------------------------------------------------------------------------------------------------ pipeline
+def test_pipeline_reports_bad_input_the_same_way(judge):
+    pipe = PointwiseRewardPipeline(_no_generation(GRMForPointwiseScoring(judge.model, judge.tokenizer, judge.config)))
+    with pytest.raises(ValueError, match="is empty"):
+        pipe({"prompt": "Q?", "responses": []})
+    with pytest.raises(ValueError, match="num_samples must be an integer >= 1"):
+        pipe(PAIR, num_samples=0)
+    with pytest.raises(TypeError, match="Unknown pointwise-reward parameter"):
+        pipe(PAIR, batch_size=4)
