@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
+
+from ..utils.jsonl import append_records, read_finished
 
 logger = logging.getLogger(__name__)
 
@@ -79,19 +80,6 @@ def read_inputs(args: ScoreArguments) -> tuple[list[dict], bool]:
     return data, False
 
 
-def _done_count(path: str) -> int:
-    """Complete result lines already in ``path``; a torn last line (a crash mid-write) is cut off."""
-    if not os.path.exists(path):
-        return 0
-    with open(path, "rb") as f:
-        content = f.read()
-    keep = content[: content.rfind(b"\n") + 1]
-    if len(keep) != len(content):
-        with open(path, "wb") as f:
-            f.write(keep)
-    return keep.count(b"\n")
-
-
 def format_report(item: dict, result: dict) -> str:
     """A human-readable account of one scored input."""
     out = [f"Prompt: {item['prompt'] if isinstance(item['prompt'], str) else item['prompt'][-1]['content']}"]
@@ -144,33 +132,26 @@ def run(args: ScoreArguments) -> int:
         k_meta=args.k_meta,
         return_samples=args.return_samples or args.pretty,
     )
-    start = _done_count(args.output) if args.output else 0
+    start = len(read_finished(args.output)) if args.output else 0
     if start:
         logger.warning("%s already holds %d result(s): resuming at input %d", args.output, start, start)
     results = []
-    sink = open(args.output, "a", encoding="utf-8") if args.output else None
-    try:
-        with tqdm(total=len(items), initial=start, desc="Scoring", unit="input", disable=None) as bar:
-            for lo in range(start, len(items), args.batch_size):
-                batch = items[lo : lo + args.batch_size]
-                # The seed is offset per batch, so a resumed run gives the same results as an uninterrupted one.
-                scored = grm.score(batch, seed=args.seed + lo, **params)
-                for offset, result in enumerate(scored):
-                    record = {"index": lo + offset, **({"id": batch[offset]["id"]} if "id" in batch[offset] else {})}
-                    record.update(result.to_dict())
-                    results.append(record)
-                    if sink:
-                        sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-                if sink:
-                    sink.flush()
-                    os.fsync(sink.fileno())
-                bar.update(len(batch))
-    finally:
-        if sink:
-            sink.close()
+    with tqdm(total=len(items), initial=start, desc="Scoring", unit="input", disable=None) as bar:
+        for lo in range(start, len(items), args.batch_size):
+            batch = items[lo : lo + args.batch_size]
+            # The seed is offset per batch, so a resumed run gives the same results as an uninterrupted one.
+            scored = grm.score(batch, seed=args.seed + lo, **params)
+            records = [
+                {"index": lo + i, **({"id": batch[i]["id"]} if "id" in batch[i] else {}), **r.to_dict()}
+                for i, r in enumerate(scored)
+            ]
+            if args.output:
+                append_records(args.output, records)
+            results += records
+            bar.update(len(batch))
     if args.pretty:
         for record in results:
             print(format_report(items[record["index"]], record) + "\n")
-    elif not sink:
+    elif not args.output:
         print(json.dumps(results[0] if single else results, indent=2, ensure_ascii=False))
     return 0

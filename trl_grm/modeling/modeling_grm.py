@@ -150,25 +150,16 @@ class GRMForPointwiseScoring:
         order: Sequence[int],
         principles_mode: str | None = None,
         hint: int | None = None,
+        binary_single: bool = False,
     ) -> str:
-        """The chat-formatted prompt for ``item`` with its responses shown in ``order``.
-
-        ``hint`` is the ORIGINAL index of the best response (hinted sampling); it is shown at its new position.
-        """
-        mode = principles_mode or self.config.principles_mode
-        if mode == "self" and item.principles:
-            mode = "given"
-        messages = build_messages(
-            item.context,
-            [item.responses[i] for i in order],
-            self.config.grm_template,
-            score_range=self.config.score_range,
-            principles_mode=mode,
-            principles=item.principles,
-            reference=item.reference,
-            hint=None if hint is None else list(order).index(hint),
+        """The chat-formatted prompt for ``item`` with responses shown in ``order`` (see :func:`item_messages`)."""
+        return apply_chat_template(
+            self.tokenizer, item_messages(self.config, item, order, principles_mode, hint, binary_single)
         )
-        return apply_chat_template(self.tokenizer, messages)
+
+    def score_range_for(self, item: GRMInput, binary_single: bool = False) -> tuple[int, int]:
+        """The score range of ``item``'s prompt: 0/1 for a single response when ``binary_single``."""
+        return item_score_range(self.config, item, binary_single)
 
     # -------------------------------------------------------------------------------------------------- sampling
     def sample_judgements(
@@ -182,11 +173,13 @@ class GRMForPointwiseScoring:
         seed: int | None = 0,
         principles_mode: str | None = None,
         hints: Sequence[int | None] | None = None,
+        binary_single: bool = False,
         progress: bool = False,
     ) -> list[list[GRMSample]]:
         """Sample and parse one judgement per order, for every item, in one batched generation.
 
-        Samples of an item that see the same order share one prompt, whose prefill is computed once.
+        Samples of an item that see the same order share one prompt, whose prefill is computed once. ``hints`` are
+        original indices of the best response (hinted sampling); ``binary_single`` uses the 0/1 variant for n = 1.
         """
         if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
@@ -199,7 +192,7 @@ class GRMForPointwiseScoring:
                 groups.setdefault(tuple(order), []).append(s)
             for order, sample_ids in groups.items():
                 hint = hints[b] if hints is not None else None
-                prompts.append(self.render_prompt(item, order, principles_mode, hint))
+                prompts.append(self.render_prompt(item, order, principles_mode, hint, binary_single))
                 counts.append(len(sample_ids))
                 slots.append((b, sample_ids))
         prompt_ids = self.backend.encode(prompts)
@@ -220,7 +213,7 @@ class GRMForPointwiseScoring:
             for s, gen in zip(sample_ids, gens):
                 order = list(orders[b][s])
                 shown = [item.responses[i] for i in order]
-                parsed = parse_output(gen.text, len(order), self.config.score_range, shown)
+                parsed = parse_output(gen.text, len(order), self.score_range_for(item, binary_single), shown)
                 scores = map_back(parsed.scores, order) if parsed.ok else None
                 samples[b][s] = GRMSample(
                     order, gen.text, parsed.status.value, parsed.principles, parsed.critique, scores, gen.finish_reason
@@ -339,6 +332,39 @@ class GRMForPointwiseScoring:
             raise ValueError(f"The meta RM returned {len(values)} scores for {len(texts)} samples")
         for (_, s), value in zip(todo, values):
             s.meta_score = float(value)
+
+
+def item_score_range(config: GRMConfig, item: GRMInput, binary_single: bool = False) -> tuple[int, int]:
+    """0/1 for a single response when ``binary_single`` (the paper's n = 1 training variant), else the config's."""
+    return (0, 1) if binary_single and len(item.responses) == 1 else config.score_range
+
+
+def item_messages(
+    config: GRMConfig,
+    item: GRMInput,
+    order: Sequence[int],
+    principles_mode: str | None = None,
+    hint: int | None = None,
+    binary_single: bool = False,
+) -> list[dict[str, str]]:
+    """The judge prompt (chat messages) for ``item`` with its responses shown in ``order``.
+
+    ``hint`` is the ORIGINAL index of the best response (hinted sampling); it is shown at its new position. Given
+    principles on the item switch ``"self"`` mode to ``"given"``.
+    """
+    mode = principles_mode or config.principles_mode
+    if mode == "self" and item.principles:
+        mode = "given"
+    return build_messages(
+        item.context,
+        [item.responses[i] for i in order],
+        config.grm_template,
+        score_range=item_score_range(config, item, binary_single),
+        principles_mode=mode,
+        principles=item.principles,
+        reference=item.reference,
+        hint=None if hint is None else list(order).index(hint),
+    )
 
 
 def apply_chat_template(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> str:

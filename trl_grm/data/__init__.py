@@ -1,0 +1,25 @@
+"""Preference data: the formats people have (:mod:`.formats`) and synthetic verifiable tasks (:mod:`.synthetic`)."""
+
+from .formats import (
+    FORMATS,
+    LabeledInput,
+    LoadReport,
+    chosen_position,
+    detect_format,
+    load_preference_data,
+    to_listwise,
+)
+from .synthetic import FAMILIES, SyntheticTasks, verify
+
+__all__ = [
+    "FAMILIES",
+    "FORMATS",
+    "LabeledInput",
+    "LoadReport",
+    "SyntheticTasks",
+    "chosen_position",
+    "detect_format",
+    "load_preference_data",
+    "to_listwise",
+    "verify",
+]
