@@ -61,7 +61,8 @@ class TransformersBackend:
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
-        params = inspect.signature(type(self.model).forward).parameters
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model  # PEFT
+        params = inspect.signature(type(base).forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
 
     @property

@@ -97,6 +97,7 @@ class RejectiveSampler:
         temperature: float = 0.5,
         max_new_tokens: int = 512,
         binary_single: bool = True,
+        prompt_config: GRMConfig | None = None,
         seed: int = 0,
         batch_size: int = 8,
     ):
@@ -107,6 +108,7 @@ class RejectiveSampler:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.sampler = sampler
+        self.prompt_config = prompt_config
         self.settings = {
             "num_samples": num_samples,
             "hinted_fraction": hinted_fraction,
@@ -199,7 +201,7 @@ class RejectiveSampler:
         records = self.sample(examples, output_dir, progress)
         report = RejectiveSamplingReport(examples=len(records))
         rows = []
-        config = self.sampler.config
+        config = self.prompt_config or self.sampler.config
         for record in records:
             item = examples[record["index"]]
             report.hinted_examples += record["hinted"]

@@ -9,7 +9,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
@@ -81,8 +81,8 @@ class GRMForPointwiseScoring:
         meta_rm: MetaScorer | str | os.PathLike | None = None,
         max_batch_size: int = 64,
     ):
-        if not isinstance(model, PreTrainedModel):
-            raise TypeError(f"model must be a transformers PreTrainedModel, got {type(model).__name__}")
+        if not isinstance(model, PreTrainedModel) and not hasattr(model, "get_base_model"):
+            raise TypeError(f"model must be a PreTrainedModel or a PEFT model, got {type(model).__name__}")
         if not isinstance(tokenizer, PreTrainedTokenizerBase):
             raise TypeError(f"tokenizer must be a transformers tokenizer, got {type(tokenizer).__name__}")
         self.model = model.eval()
@@ -183,18 +183,10 @@ class GRMForPointwiseScoring:
         """
         if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
-        prompts: list[str] = []
-        counts: list[int] = []
-        slots: list[tuple[int, list[int]]] = []  # per distinct prompt: (item index, sample indices)
-        for b, (item, item_orders) in enumerate(zip(items, orders)):
-            groups: dict[tuple[int, ...], list[int]] = {}
-            for s, order in enumerate(item_orders):
-                groups.setdefault(tuple(order), []).append(s)
-            for order, sample_ids in groups.items():
-                hint = hints[b] if hints is not None else None
-                prompts.append(self.render_prompt(item, order, principles_mode, hint, binary_single))
-                counts.append(len(sample_ids))
-                slots.append((b, sample_ids))
+        groups = group_samples(items, orders, hints)
+        prompts = [self.render_prompt(items[g.item], g.order, principles_mode, g.hint, binary_single) for g in groups]
+        counts = [len(g.samples) for g in groups]
+        slots = [(g.item, g.samples) for g in groups]
         prompt_ids = self.backend.encode(prompts)
         self._check_context(prompt_ids, slots, max_new_tokens)
         generations = self.backend.generate(
@@ -209,14 +201,9 @@ class GRMForPointwiseScoring:
         )
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
         for (b, sample_ids), gens in zip(slots, generations):
-            item = items[b]
             for s, gen in zip(sample_ids, gens):
-                order = list(orders[b][s])
-                shown = [item.responses[i] for i in order]
-                parsed = parse_output(gen.text, len(order), self.score_range_for(item, binary_single), shown)
-                scores = map_back(parsed.scores, order) if parsed.ok else None
-                samples[b][s] = GRMSample(
-                    order, gen.text, parsed.status.value, parsed.principles, parsed.critique, scores, gen.finish_reason
+                samples[b][s] = parse_sample(
+                    self.config, items[b], orders[b][s], gen.text, gen.finish_reason, binary_single
                 )
         return samples  # type: ignore[return-value]
 
@@ -313,11 +300,15 @@ class GRMForPointwiseScoring:
             error = None
             if v.scores is None:
                 error = f"none of the {k} sample(s) could be parsed ({dict(failures)})"
-                logger.warning("Input %d: %s", b, error)
             results.append(
                 GRMResult(
                     v.scores, v.best, k, v.num_failed, dict(failures), item_samples if return_samples else None, error
                 )
+            )
+        unscored = sum(r.scores is None for r in results)
+        if unscored:
+            logger.warning(
+                "%d of %d input(s) got no parseable judgement (see each result's 'error')", unscored, len(results)
             )
         return results[0] if single else results
 
@@ -365,6 +356,51 @@ def item_messages(
         reference=item.reference,
         hint=None if hint is None else list(order).index(hint),
     )
+
+
+class SampleGroup(NamedTuple):
+    """Samples of one item that see the same response order, hence share one prompt."""
+
+    item: int  # index of the item in the batch
+    order: tuple[int, ...]  # order[p]: original index of the response shown at position p
+    samples: list[int]  # indices into the item's orders
+    hint: int | None  # ORIGINAL index of the best response (hinted sampling), or None
+
+
+def group_samples(
+    items: Sequence[GRMInput],
+    orders: Sequence[Sequence[Sequence[int]]],
+    hints: Sequence[int | None] | None = None,
+) -> list[SampleGroup]:
+    """The distinct prompts of a batch, item by item and by first appearance of each order within an item."""
+    if len(orders) != len(items):
+        raise ValueError(f"{len(items)} items but {len(orders)} lists of orders")
+    if hints is not None and len(hints) != len(items):
+        raise ValueError(f"{len(items)} items but {len(hints)} hints")
+    groups = []
+    for b, item_orders in enumerate(orders):
+        by_order: dict[tuple[int, ...], list[int]] = {}
+        for s, order in enumerate(item_orders):
+            by_order.setdefault(tuple(order), []).append(s)
+        hint = hints[b] if hints is not None else None
+        groups += [SampleGroup(b, order, ids, hint) for order, ids in by_order.items()]
+    return groups
+
+
+def parse_sample(
+    config: GRMConfig,
+    item: GRMInput,
+    order: Sequence[int],
+    text: str,
+    finish_reason: str,
+    binary_single: bool = False,
+) -> GRMSample:
+    """Parse one generated judgement of ``item`` shown in ``order``; its scores are mapped back to original order."""
+    order = list(order)
+    shown = [item.responses[i] for i in order]
+    parsed = parse_output(text, len(order), item_score_range(config, item, binary_single), shown)
+    scores = map_back(parsed.scores, order) if parsed.ok else None
+    return GRMSample(order, text, parsed.status.value, parsed.principles, parsed.critique, scores, finish_reason)
 
 
 def apply_chat_template(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> str:

@@ -111,6 +111,7 @@ class RejectiveSFTTrainer(SFTTrainer):
             temperature=args.rft_temperature,
             max_new_tokens=args.rft_max_new_tokens,
             binary_single=args.binary_single,
+            prompt_config=self.grm_config,
             seed=args.seed,
             batch_size=args.rft_batch_size,
         )
