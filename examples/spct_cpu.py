@@ -151,8 +151,7 @@ def main() -> None:
     )
     grpo.train()
     report["grpo_log"] = [
-        {k: h[k] for k in h if k.startswith("rewards/") or k in ("loss", "kl", "step")}
-        for h in grpo.state.log_history
+        {k: h[k] for k in h if k.startswith("rewards/") or k in ("loss", "kl", "step")} for h in grpo.state.log_history
     ]
     stage("RFT + GRPO", GRMForPointwiseScoring(grpo.model, tokenizer, student))
 

@@ -205,3 +205,27 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     logger.info("Converted %s in %.1f s", DEFAULT_MODEL_NAME, time.perf_counter() - start)
     return model_dir
+
+
+# A LoRA adapter trained with examples/spct_cpu.py ships here (a few MB of safetensors plus grm_config.json); when
+# present it turns the base model into the embedded default GRM.
+DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parent.parent / "assets" / "smollm2-135m-grm-lora"
+
+
+def load_default_grm(cache_dir: str | os.PathLike | None = None, **kwargs):
+    """The embedded default GRM: SmolLM2-135M-Instruct, with the shipped SPCT LoRA adapter merged in when the
+    package has one (its GRM settings then come with it), else the base model with its demonstration settings."""
+    from .modeling_grm import GRMForPointwiseScoring
+
+    base = default_model_path(cache_dir)
+    if not (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
+        return GRMForPointwiseScoring.from_pretrained(base, **kwargs)
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .configuration_grm import GRMConfig
+
+    model = AutoModelForCausalLM.from_pretrained(base)
+    model = PeftModel.from_pretrained(model, str(DEFAULT_ADAPTER_DIR)).merge_and_unload()
+    config = GRMConfig.from_pretrained(str(DEFAULT_ADAPTER_DIR))
+    return GRMForPointwiseScoring(model, AutoTokenizer.from_pretrained(base), config, **kwargs)
