@@ -1,0 +1,181 @@
+"""Resumable sampling of labelled judgements: the shared first step of rejective sampling and Meta RM data.
+
+Per example, ``num_samples`` judgements are sampled with a freshly shuffled response order each (or one hinted
+sample, the best response revealed in the prompt) and each is labelled with the protocol's rule (paper Eq. 4).
+Work is appended to ``<output_dir>/samples.jsonl``, one line per finished example with every sample; restarting
+after a crash continues with the examples that are not in the file yet, so nothing is lost or done twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from tqdm.auto import tqdm
+
+from ..modeling.configuration_grm import GRMConfig
+from ..modeling.modeling_grm import GRMSample
+from ..protocol.inputs import GRMInput
+from ..protocol.rules import is_correct
+from ..protocol.voting import make_orders
+from ..utils.jsonl import append_records, read_finished
+
+SAMPLES_FILE = "samples.jsonl"
+SETTINGS_FILE = "settings.json"
+
+
+class JudgementSampler(Protocol):
+    """What the builders sample from: :class:`~trl_grm.GRMForPointwiseScoring` (the model being trained or a
+    stronger checkpoint) or :class:`~trl_grm.backends.openai_backend.OpenAICompatibleGRM` (a served model)."""
+
+    config: GRMConfig
+
+    def sample_judgements(self, items, orders, **kwargs) -> list[list[GRMSample]]: ...
+
+
+def is_hinted(index: int, hinted_fraction: float, seed: int) -> bool:
+    """Whether example ``index`` is sampled with a hint (a seeded draw, stable across restarts)."""
+    return hinted_fraction > 0 and random.Random(f"{seed}:{index}:hint").random() < hinted_fraction
+
+
+def decide(samples_correct: Sequence[bool], hinted: bool) -> str:
+    """The paper's rule for one example: ``"kept"``, ``"too_easy"`` (all N correct, unhinted) or ``"all_wrong"``."""
+    if not any(samples_correct):
+        return "all_wrong"
+    if not hinted and all(samples_correct):
+        return "too_easy"
+    return "kept"
+
+
+class LabelledSampling:
+    """Sample and label judgements for labelled examples (:class:`~trl_grm.data.formats.LabeledInput`), resumably.
+
+    Args:
+        sampler: the model to sample judgements from.
+        num_samples: samples per unhinted example.
+        hinted_fraction: fraction of examples sampled once with the best response revealed.
+        temperature, max_new_tokens: sampling settings.
+        binary_single: rate single responses 0/1 (the paper's n = 1 training variant).
+        seed: seeds orders, hint selection and sampling.
+        batch_size: examples per sampling call (and per durable write).
+    """
+
+    def __init__(
+        self,
+        sampler: JudgementSampler,
+        *,
+        num_samples: int = 3,
+        hinted_fraction: float = 0.0,
+        temperature: float = 0.5,
+        max_new_tokens: int = 512,
+        binary_single: bool = True,
+        seed: int = 0,
+        batch_size: int = 8,
+    ):
+        if num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        if not 0.0 <= hinted_fraction <= 1.0:
+            raise ValueError(f"hinted_fraction must be in [0, 1], got {hinted_fraction}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.sampler = sampler
+        self.settings = {
+            "num_samples": num_samples,
+            "hinted_fraction": hinted_fraction,
+            "temperature": temperature,
+            "max_new_tokens": max_new_tokens,
+            "binary_single": binary_single,
+            "seed": seed,
+        }
+        self.batch_size = batch_size
+
+    def _check_settings(self, output_dir: str, num_examples: int) -> None:
+        path = os.path.join(output_dir, SETTINGS_FILE)
+        wanted = {**self.settings, "num_examples": num_examples}
+        if os.path.exists(path):
+            with open(path) as f:
+                found = json.load(f)
+            if found != wanted:
+                raise ValueError(
+                    f"{output_dir} holds samples made with other settings ({found}); use a new output_dir "
+                    f"or the same settings ({wanted})"
+                )
+        else:
+            with open(path, "w") as f:
+                json.dump(wanted, f, indent=2)
+
+    def sample(
+        self,
+        examples: Sequence[GRMInput],
+        output_dir: str | os.PathLike,
+        progress: bool = True,
+        desc: str = "Sampling",
+    ) -> list[dict[str, Any]]:
+        """Sample every example not yet in ``output_dir`` and return all per-example records (old and new).
+
+        A record: ``{"index", "id", "hinted", "decision", "samples": [{"order", "text", "status", "scores",
+        "correct"}, ...]}`` with scores in the original response order.
+        """
+        output_dir = str(output_dir)
+        os.makedirs(output_dir, exist_ok=True)
+        self._check_settings(output_dir, len(examples))
+        path = os.path.join(output_dir, SAMPLES_FILE)
+        records = {r["index"]: r for r in read_finished(path)}
+        todo = [i for i in range(len(examples)) if i not in records]
+        s = self.settings
+        with tqdm(total=len(examples), initial=len(records), desc=desc, unit="example", disable=not progress) as bar:
+            for lo in range(0, len(todo), self.batch_size):
+                batch = todo[lo : lo + self.batch_size]
+                items = [examples[i] for i in batch]
+                hinted = [is_hinted(i, s["hinted_fraction"], s["seed"]) for i in batch]
+                orders = [
+                    make_orders(
+                        len(it.responses),
+                        1 if h else s["num_samples"],
+                        "random",
+                        random.Random(f"{s['seed']}:{i}:rft"),
+                    )
+                    for i, it, h in zip(batch, items, hinted)
+                ]
+                samples = self.sampler.sample_judgements(
+                    items,
+                    orders,
+                    temperature=s["temperature"],
+                    max_new_tokens=s["max_new_tokens"],
+                    seed=s["seed"] + batch[0],
+                    hints=[it.label if h else None for it, h in zip(items, hinted)],
+                    binary_single=s["binary_single"],
+                )
+                new = [
+                    _record(i, item, h, item_samples)
+                    for i, item, h, item_samples in zip(batch, items, hinted, samples)
+                ]
+                append_records(path, new)
+                records.update((r["index"], r) for r in new)
+                bar.update(len(batch))
+        return [records[i] for i in range(len(examples))]
+
+
+def _record(index: int, item: Any, hinted: bool, samples: Sequence[GRMSample]) -> dict[str, Any]:
+    correct = [is_correct(x.scores, item.label) for x in samples]
+    return {
+        "index": index,
+        "id": item.id,
+        "hinted": hinted,
+        "decision": decide(correct, hinted),
+        "samples": [
+            {"order": x.order, "text": x.text, "status": x.status, "scores": x.scores, "correct": c}
+            for x, c in zip(samples, correct)
+        ],
+    }
+
+
+def read_samples(output_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The finished records of an earlier run (``samples.jsonl`` in ``output_dir``, or that file itself)."""
+    path = os.path.join(output_dir, SAMPLES_FILE) if os.path.isdir(output_dir) else str(output_dir)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No sampled judgements at {path}")
+    return read_finished(path)

@@ -1,0 +1,1 @@
+"""Evaluation: metrics (and, with the harness, Voting@k / MetaRM@k curves over benchmark datasets)."""
