@@ -1,0 +1,115 @@
+"""``trl-grm eval``: greedy, Voting@k and MetaRM@k of a GRM on a preference benchmark, with a JSON report, a
+markdown table and a plot of accuracy against k.
+
+Samples are drawn once at the largest k and cached in ``--output_dir``: an interrupted run resumes, and a later run
+with a larger k samples only what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalArguments:
+    """Arguments of ``trl-grm eval``."""
+
+    dataset: str | None = field(
+        default=None,
+        metadata={"help": "JSON/JSONL file of preference rows, or a Hugging Face dataset id (with --dataset_split)."},
+    )
+    output_dir: str | None = field(default=None, metadata={"help": "Sample caches and reports go here (resumable)."})
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "GRM or causal-LM checkpoint. Default: the embedded SmolLM2-135M GRM."}
+    )
+    dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
+    dataset_split: str = field(default="test", metadata={"help": "Split of a Hub dataset."})
+    format: str | None = field(
+        default=None, metadata={"help": "'pairwise', 'best_of_n', 'ratings' or 'single'; detected when unset."}
+    )
+    ks: list[int] = field(default_factory=lambda: [1, 2, 4, 8], metadata={"help": "k values of Voting@k / MetaRM@k."})
+    greedy: bool = field(default=True, metadata={"help": "Also evaluate one greedy judgement per example."})
+    temperature: float = field(default=0.5, metadata={"help": "Sampling temperature of the voting samples."})
+    max_new_tokens: int | None = field(default=None, metadata={"help": "Length budget of one judgement."})
+    principles_mode: str | None = field(default=None, metadata={"help": "'self', 'given' or 'none' (ablation)."})
+    meta_rm: str | None = field(default=None, metadata={"help": "Meta RM (directory or Hub id) for MetaRM@k."})
+    k_meta: int | None = field(default=None, metadata={"help": "Samples kept by MetaRM@k (default k/2)."})
+    limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N rows."})
+    num_subsets: int = field(default=64, metadata={"help": "k-subsets averaged per example for k < max k."})
+    tie_break: str = field(default="random", metadata={"help": "'random' (seeded, paper) or 'expected'."})
+    bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples of the 95% confidence intervals."})
+    seed: int = field(default=0, metadata={"help": "Seeds orders, sampling, subsets, tie-breaks, bootstrap."})
+    batch_size: int = field(default=8, metadata={"help": "Examples per sampling call (a unit of resumable work)."})
+    max_batch_size: int = field(default=64, metadata={"help": "Most sequences decoded together."})
+    title: str | None = field(default=None, metadata={"help": "Title of the table and the plot."})
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trl import TrlParser
+
+    (args,) = TrlParser((EvalArguments,), prog="trl-grm eval").parse_args_and_config(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return run(args)
+
+
+def load_dataset_arg(args: EvalArguments):
+    """A local JSON/JSONL path as it is; anything else through ``datasets.load_dataset``."""
+    if args.dataset is None:
+        raise ValueError("Give --dataset: a JSON/JSONL file or a Hugging Face dataset id")
+    if os.path.exists(args.dataset):
+        return args.dataset
+    if args.dataset.endswith((".json", ".jsonl")):
+        raise FileNotFoundError(f"No such dataset file: {args.dataset}")
+    from datasets import load_dataset
+
+    return load_dataset(args.dataset, args.dataset_config, split=args.dataset_split)
+
+
+def run(args: EvalArguments) -> int:
+    from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
+    from ..modeling.default_model import load_default_grm
+    from ..modeling.modeling_grm import GRMForPointwiseScoring
+
+    if not args.output_dir:
+        raise ValueError("Give --output_dir: the sample caches and the reports are written there")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}")
+    settings = EvalSettings(
+        ks=list(args.ks),
+        greedy=args.greedy,
+        temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens,
+        principles_mode=args.principles_mode,
+        k_meta=args.k_meta,
+        num_subsets=args.num_subsets,
+        tie_break=args.tie_break,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+    # Bad data fails here, before a model is loaded.
+    data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
+    if args.model_name_or_path:
+        grm = GRMForPointwiseScoring.from_pretrained(
+            args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size
+        )
+    else:
+        grm = load_default_grm(meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+    model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
+    title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
+    evaluate(
+        grm,
+        data,
+        args.output_dir,
+        settings,
+        model_id=model_id,
+        batch_size=args.batch_size,
+        title=title,
+    )
+    with open(os.path.join(args.output_dir, REPORT_MD)) as f:
+        print(f.read())
+    print(f"Wrote {', '.join(os.path.join(args.output_dir, n) for n in (REPORT_JSON, REPORT_MD, REPORT_PNG))}")
+    return 0
