@@ -129,3 +129,34 @@ def test_default_model_conversion(tmp_path, monkeypatch):
         assert sorted(sample.order) == [0, 1]
     if result.num_failed < 2:
         assert result.scores == [sum(s.scores[i] for s in result.samples if s.scores) for i in range(2)]
+
+
+def test_grm_from_base_plus_lora_adapter(tiny_model_dir, tmp_path):
+    """The default GRM's loading path: base checkpoint + LoRA adapter (merged) + the adapter's GRM settings."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from trl_grm import GRMConfig
+    from trl_grm.modeling.default_model import load_grm_with_adapter
+
+    peft_model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir), LoraConfig(r=4, target_modules=["q_proj", "v_proj"])
+    )
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)  # a non-zero update, so that merging it matters
+    adapter = tmp_path / "adapter"
+    peft_model.save_pretrained(adapter)
+    GRMConfig(max_new_tokens=7, num_samples=3).save_pretrained(adapter)
+
+    grm = load_grm_with_adapter(tiny_model_dir, adapter)
+    assert grm.config.max_new_tokens == 7 and grm.config.num_samples == 3
+    assert not hasattr(grm.model, "peft_config")  # merged into a plain model
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        expected = peft_model.eval()(input_ids=ids).logits
+        base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)(input_ids=ids).logits
+        merged = grm.model(input_ids=ids).logits
+    assert torch.allclose(merged, expected, atol=1e-4) and not torch.allclose(merged, base, atol=1e-3)

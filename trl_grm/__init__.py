@@ -37,6 +37,7 @@ def __getattr__(name: str):
         return getattr(trainers, name)
     raise AttributeError(f"module 'trl_grm' has no attribute {name!r}")
 
+
 AutoConfig.register(GRMConfig.model_type, GRMConfig, exist_ok=True)
 AutoModel.register(GRMConfig, GRMForPointwiseScoring, exist_ok=True)
 PIPELINE_REGISTRY.register_pipeline(

@@ -1,4 +1,6 @@
-"""Preference data: the formats people have (:mod:`.formats`) and synthetic verifiable tasks (:mod:`.synthetic`)."""
+"""Preference data: the formats people have (:mod:`.formats`), synthetic verifiable tasks (:mod:`.synthetic`), and
+the resumable labelled sampling (:mod:`.sampling`) behind rejective sampling (:mod:`.rejective`) and Meta RM data
+(:mod:`.meta`)."""
 
 from .formats import (
     FORMATS,

@@ -220,14 +220,23 @@ def load_default_grm(cache_dir: str | os.PathLike | None = None, **kwargs):
     base = default_model_path(cache_dir)
     if not (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
         return GRMForPointwiseScoring.from_pretrained(base, **kwargs)
+    return load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR, **kwargs)
+
+
+def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLike, **kwargs):
+    """A GRM from a base checkpoint plus a LoRA adapter directory (merged), with the adapter's ``grm_config.json``.
+
+    The base is given explicitly: an adapter's recorded ``base_model_name_or_path`` may be a path on another machine.
+    """
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .configuration_grm import GRMConfig
+    from .modeling_grm import GRMForPointwiseScoring
 
     model = AutoModelForCausalLM.from_pretrained(base)
-    model = PeftModel.from_pretrained(model, str(DEFAULT_ADAPTER_DIR)).merge_and_unload()
-    config = GRMConfig.from_pretrained(str(DEFAULT_ADAPTER_DIR))
+    model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    config = GRMConfig.from_pretrained(str(adapter_dir))
     return GRMForPointwiseScoring(model, AutoTokenizer.from_pretrained(base), config, **kwargs)
 
 
