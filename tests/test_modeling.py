@@ -511,3 +511,44 @@ def test_demonstration_goes_through_the_chat_template_and_the_saved_config(judge
     assert "<|assistant|>\nAnalysis: ok.\nScores: \\boxed{9, 2}<|end|>\n<|user|>\n" in prompt
     assert prompt.index("Say hi.") < prompt.index(PROMPT)
     assert prompt.endswith("<|assistant|>\n")
+
+
+SHARED = "Write a short poem about the sea. Waves roll and the tide comes in. The quick brown fox jumps. "
+PREFIXED_PROMPTS = [SHARED + "What is two plus two? Four.", SHARED + "Scores:", SHARED + "Scores: 1"]
+
+
+@pytest.mark.parametrize("max_batch_size", [64, 2])
+def test_common_prefix_is_prefilled_once_and_changes_nothing(random_lm, max_batch_size):
+    """Prompts that share a long prefix (a system prompt, a demonstration): the prefix is run once per chunk, the
+    rests after it with padding in the middle, and greedy output equals plain generate on each prompt alone."""
+    model, tokenizer = random_lm
+    counts = [2, 1, 3]
+    reference = []
+    for prompt in PREFIXED_PROMPTS:
+        ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        gen = model.generate(**ids, max_new_tokens=10, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        reference.append(tokenizer.decode(gen[0, ids.input_ids.shape[1] :], skip_special_tokens=True))
+    assert len(set(reference)) == 3
+    backend = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size)
+    generations = backend.generate(PREFIXED_PROMPTS, counts, max_new_tokens=10, temperature=0.0)
+    assert [[g.text for g in group] for group in generations] == [[r] * c for r, c in zip(reference, counts)]
+
+    ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in PREFIXED_PROMPTS]
+
+    def common_prefix(prompts):  # leaving each prompt at least one token of its own
+        n = 0
+        while n < min(map(len, prompts)) - 1 and all(x[n] == prompts[0][n] for x in prompts):
+            n += 1
+        return n if len(prompts) > 1 else 0
+
+    assert common_prefix(ids) >= backend.min_shared_prefix
+    rows = [p for p in sorted(range(3), key=lambda p: -len(ids[p])) for _ in range(counts[p])]
+    expected = 0
+    for lo in range(0, len(rows), max_batch_size):
+        distinct = set(rows[lo : lo + max_batch_size])
+        common = common_prefix([ids[p] for p in distinct])
+        expected += common + sum(len(ids[p]) - common - 1 for p in distinct) + len(rows[lo : lo + max_batch_size])
+    assert backend.last_stats.prefill_tokens == expected
+    plain = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size, min_shared_prefix=10**6)
+    plain.generate(PREFIXED_PROMPTS, counts, max_new_tokens=10, temperature=0.0)
+    assert backend.last_stats.prefill_tokens < plain.last_stats.prefill_tokens

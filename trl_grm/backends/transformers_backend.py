@@ -3,7 +3,9 @@
 ``generate(num_return_sequences=k)`` expands the inputs before the forward pass, so the prompt is prefilled k times.
 Here every distinct prompt is prefilled once (all but its last token), the cache rows are then repeated for the
 samples of that prompt with ``Cache.batch_select_indices``, and ``generate`` continues from there: it only has to
-run the last prompt token and the new tokens.
+run the last prompt token and the new tokens. The prefix that all distinct prompts of a batch share (the system
+prompt, the instructions, a worked demonstration, and the query when one input is shown in several orders) is
+prefilled once for all of them, before the rest of each prompt.
 """
 
 from __future__ import annotations
@@ -49,13 +51,17 @@ class TransformersBackend:
         model: the causal LM.
         tokenizer: its tokenizer.
         max_batch_size: most sequences decoded together; larger requests are split into chunks.
-        share_prefill: prefill each distinct prompt once (``False`` gives plain expanded ``generate``, for benchmarks).
+        share_prefill: prefill each distinct prompt once, and the prefix that all distinct prompts of a batch share
+            (system prompt, instructions, a demonstration, the query) once for all of them (``False`` gives plain
+            expanded ``generate``, for benchmarks).
+        min_shared_prefix: shortest common prefix (tokens) worth its own forward pass.
     """
 
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     max_batch_size: int = 64
     share_prefill: bool = True
+    min_shared_prefix: int = 16
     last_stats: GenerationStats = field(default_factory=GenerationStats)
 
     def __post_init__(self) -> None:
@@ -99,6 +105,18 @@ class TransformersBackend:
         )
         return config
 
+    def _common_prefix(self, prompts: Sequence[Sequence[int]]) -> int:
+        """Length of the token prefix all ``prompts`` share (leaving every prompt at least one token of its own), or
+        0 when it is too short to be worth a separate forward pass (or there is only one prompt)."""
+        if len(prompts) < 2:
+            return 0
+        limit = min(len(x) for x in prompts) - 1
+        first = prompts[0]
+        n = 0
+        while n < limit and all(x[n] == first[n] for x in prompts):
+            n += 1
+        return n if n >= self.min_shared_prefix else 0
+
     @torch.no_grad()
     def generate(
         self,
@@ -140,28 +158,38 @@ class TransformersBackend:
         pad = config.pad_token_id
         distinct = list(dict.fromkeys(chunk))
         slot = {p: i for i, p in enumerate(distinct)}
-        width = max(len(ids[p]) for p in distinct)
+        shared = self._common_prefix([ids[p] for p in distinct]) if self.share_prefill else 0
+        # Layout per distinct prompt: [common prefix | left padding | rest of the prompt]. Without a common prefix
+        # this is plain left padding. Positions skip the padding (they come from the attention mask).
+        width = shared + max(len(ids[p]) - shared for p in distinct)
         input_ids = torch.full((len(distinct), width), pad, dtype=torch.long)
         attention = torch.zeros((len(distinct), width), dtype=torch.long)
         for i, p in enumerate(distinct):
-            input_ids[i, width - len(ids[p]) :] = torch.tensor(ids[p])
-            attention[i, width - len(ids[p]) :] = 1
+            input_ids[i, :shared] = torch.tensor(ids[p][:shared], dtype=torch.long)
+            attention[i, :shared] = 1
+            rest = ids[p][shared:]
+            input_ids[i, width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
+            attention[i, width - len(rest) :] = 1
         input_ids, attention = input_ids.to(device), attention.to(device)
         select = torch.tensor([slot[p] for p in chunk], device=device)
         kwargs = {}
         if self.share_prefill and width > 1:
             cache = DynamicCache(config=self.model.config)
             positions = (attention.cumsum(-1) - 1).clamp(min=0)
-            self.model(
-                input_ids=input_ids[:, :-1],
-                attention_mask=attention[:, :-1],
-                position_ids=positions[:, :-1],
-                use_cache=True,
-                **{self._cache_kw: cache},
-            )
+            if shared:  # the prefix every prompt of the chunk starts with: once, then copied to every prompt
+                self.model(input_ids=input_ids[:1, :shared], use_cache=True, **{self._cache_kw: cache})
+                cache.batch_repeat_interleave(len(distinct))
+            if width - 1 > shared:
+                self.model(
+                    input_ids=input_ids[:, shared:-1],
+                    attention_mask=attention[:, :-1],
+                    position_ids=positions[:, shared:-1],
+                    use_cache=True,
+                    **{self._cache_kw: cache},
+                )
             cache.batch_select_indices(select)
             kwargs[self._cache_kw] = cache
-            stats.prefill_tokens += sum(len(ids[p]) - 1 for p in distinct) + len(chunk)
+            stats.prefill_tokens += shared + sum(len(ids[p]) - shared - 1 for p in distinct) + len(chunk)
         else:
             stats.prefill_tokens += sum(len(ids[p]) for p in chunk)
         out = self.model.generate(
