@@ -23,13 +23,13 @@ import time
 import torch
 from datasets import Dataset
 
-from trl_grm import GRMForPointwiseScoring, MetaRewardModel
+from trl_grm import MetaRewardModel
 from trl_grm.data.meta import build_meta_dataset, sample_meta_records
 from trl_grm.data.sampling import read_samples
 from trl_grm.data.synthetic import SyntheticTasks
 from trl_grm.evaluation.harness import EvalSettings, compute_report, meta_scores_for, plot_report, report_markdown
 from trl_grm.evaluation.metrics import roc_auc
-from trl_grm.modeling.default_model import find_minilm, load_default_grm
+from trl_grm.modeling.default_model import find_minilm, load_grm
 from trl_grm.trainers.meta_rm_config import MetaRMConfig
 from trl_grm.trainers.meta_rm_trainer import MetaRMTrainer
 
@@ -56,7 +56,7 @@ def main() -> None:
     def log(message: str) -> None:
         print(f"[{time.time() - started:6.0f}s] {message}", flush=True)
 
-    grm = GRMForPointwiseScoring.from_pretrained(args.grm) if args.grm else load_default_grm()
+    grm = load_grm(args.grm)
     tasks = SyntheticTasks(seed=args.seed, num_responses=2, difficulty=args.difficulty)
     # Away from the index ranges examples/spct_cpu.py trains (0..) and evaluates (100000..) on.
     train, held_out = tasks.generate(args.num_train, start=200_000), tasks.generate(args.num_eval, start=300_000)

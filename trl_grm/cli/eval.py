@@ -71,8 +71,7 @@ def load_dataset_arg(args: EvalArguments):
 
 def run(args: EvalArguments) -> int:
     from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
-    from ..modeling.default_model import load_default_grm
-    from ..modeling.modeling_grm import GRMForPointwiseScoring
+    from ..modeling.default_model import load_grm
 
     if not args.output_dir:
         raise ValueError("Give --output_dir: the sample caches and the reports are written there")
@@ -92,12 +91,7 @@ def run(args: EvalArguments) -> int:
     )
     # Bad data fails here, before a model is loaded.
     data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
-    if args.model_name_or_path:
-        grm = GRMForPointwiseScoring.from_pretrained(
-            args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size
-        )
-    else:
-        grm = load_default_grm(meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+    grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
     title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
     evaluate(

@@ -113,20 +113,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: ScoreArguments) -> int:
-    from ..modeling.default_model import load_default_grm
-    from ..modeling.modeling_grm import GRMForPointwiseScoring
+    from ..modeling.default_model import load_grm
     from ..protocol.inputs import to_inputs
 
     items, single = read_inputs(args)
     to_inputs(items)  # validate everything before loading a model
     if args.batch_size < 1:
         raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.model_name_or_path:
-        grm = GRMForPointwiseScoring.from_pretrained(
-            args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size
-        )
-    else:
-        grm = load_default_grm(meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+    grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     params = dict(
         num_samples=args.num_samples,
         temperature=args.temperature,

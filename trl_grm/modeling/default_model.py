@@ -223,6 +223,15 @@ def load_default_grm(cache_dir: str | os.PathLike | None = None, **kwargs):
     return load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR, **kwargs)
 
 
+def load_grm(model_name_or_path: str | os.PathLike | None = None, **kwargs):
+    """``GRMForPointwiseScoring.from_pretrained(model_name_or_path)``, or the embedded default GRM when ``None``."""
+    from .modeling_grm import GRMForPointwiseScoring
+
+    if model_name_or_path:
+        return GRMForPointwiseScoring.from_pretrained(model_name_or_path, **kwargs)
+    return load_default_grm(**kwargs)
+
+
 def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLike, **kwargs):
     """A GRM from a base checkpoint plus a LoRA adapter directory (merged), with the adapter's ``grm_config.json``.
 
