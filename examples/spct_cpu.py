@@ -23,6 +23,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from trl_grm import GRMConfig, GRMForPointwiseScoring, is_correct
 from trl_grm.data.synthetic import SyntheticTasks
+from trl_grm.evaluation.metrics import position_consistency
 from trl_grm.modeling.default_model import default_model_path
 from trl_grm.trainers.principle_grpo_config import PrincipleGRPOConfig
 from trl_grm.trainers.principle_grpo_trainer import PrincipleGRPOTrainer
@@ -50,19 +51,14 @@ def evaluate(grm: GRMForPointwiseScoring, examples, vote_k: int, seed: int = 0) 
     results = grm.score(examples, num_samples=2, order_strategy="balanced", temperature=0.0, seed=seed)
     samples = [s for r in results for s in r.samples]
     correct = [[is_correct(s.scores, e.label) for s in r.samples] for r, e in zip(results, examples)]
-    both_parsed = [r for r in results if all(s.scores is not None for s in r.samples)]
-
-    def best(scores):
-        top = max(scores)
-        return scores.index(top) if scores.count(top) == 1 else None
-
-    consistent = [best(r.samples[0].scores) == best(r.samples[1].scores) is not None for r in both_parsed]
+    consistency = [position_consistency([s.order for s in r.samples], [s.scores for s in r.samples]) for r in results]
+    known = [c for c in consistency if c is not None]  # both orders parsed
     voted = grm.score(examples, num_samples=vote_k, temperature=0.5, seed=seed)
     return {
         "format_valid": sum(s.scores is not None for s in samples) / len(samples),
         "accuracy_per_order": sum(map(sum, correct)) / len(samples),
         "accuracy_both_orders": sum(all(c) for c in correct) / len(examples),
-        "position_consistency": sum(consistent) / len(both_parsed) if both_parsed else 0.0,
+        "position_consistency": sum(known) / len(known) if known else 0.0,
         f"voting@{vote_k}": sum(is_correct(r.scores, e.label) for r, e in zip(voted, examples)) / len(examples),
         f"voting@{vote_k}_no_verdict": sum(r.scores is None for r in voted) / len(examples),
         "seconds": round(time.time() - start, 1),
@@ -72,13 +68,19 @@ def evaluate(grm: GRMForPointwiseScoring, examples, vote_k: int, seed: int = 0) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output_dir", default="outputs/spct_cpu")
-    parser.add_argument("--num_train", type=int, default=48)
+    parser.add_argument("--num_train", type=int, default=144)
     parser.add_argument("--num_eval", type=int, default=24)
     parser.add_argument("--difficulty", type=float, default=0.0, help="0 = very visible differences")
     parser.add_argument("--hinted_fraction", type=float, default=0.5)
-    parser.add_argument("--rft_epochs", type=float, default=2.0)
-    parser.add_argument("--rft_lr", type=float, default=2e-4)
-    parser.add_argument("--grpo_steps", type=int, default=8)
+    parser.add_argument(
+        "--balance_positions",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep as many RFT samples with the best reply shown first as second (the teacher favours the first)",
+    )
+    parser.add_argument("--rft_epochs", type=float, default=4.0)
+    parser.add_argument("--rft_lr", type=float, default=4e-4)
+    parser.add_argument("--grpo_steps", type=int, default=16)
     parser.add_argument("--grpo_lr", type=float, default=2e-5)
     parser.add_argument("--max_new_tokens", type=int, default=96)
     parser.add_argument("--vote_k", type=int, default=4)
@@ -105,7 +107,15 @@ def main() -> None:
     stage("base", GRMForPointwiseScoring(model, tokenizer, student))
     stage("base + demonstration (teacher)", GRMForPointwiseScoring(model, tokenizer, teacher))
 
-    common = dict(use_cpu=True, bf16=False, report_to="none", logging_steps=1, save_strategy="no", seed=args.seed)
+    common = dict(
+        use_cpu=True,
+        bf16=False,
+        gradient_checkpointing=False,  # a 135M model fits easily; checkpointing would only cost time
+        report_to="none",
+        logging_steps=1,
+        save_strategy="no",
+        seed=args.seed,
+    )
     lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
     rft = RejectiveSFTTrainer(
         model,
@@ -116,6 +126,7 @@ def main() -> None:
             learning_rate=args.rft_lr,
             num_rft_samples=3,
             hinted_fraction=args.hinted_fraction,
+            balance_positions=args.balance_positions,
             rft_max_new_tokens=args.max_new_tokens,
             rft_temperature=0.5,
             grm_config=student.to_dict(),

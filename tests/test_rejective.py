@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
@@ -201,3 +202,73 @@ def test_resume_after_a_real_kill(judge_dir, tmp_path):
     assert [r["index"] for r in resumed] == list(range(24))  # none lost, none twice
     assert resumed == reference  # and the same samples as a run that was never interrupted
     assert json.load(open(killed_dir / "report.json")) == json.load(open(reference_dir / "report.json"))
+
+
+def test_quotes_hint():
+    from trl_grm.data.rejective import quotes_hint
+
+    hint = "For your information: reply 2 is the best one. Your scores must make that visible."
+    assert quotes_hint("Analysis: Reply 2 is the best one. Scores: \\boxed{1, 9}", hint)
+    assert quotes_hint("your SCORES must make that visible!", hint)
+    assert not quotes_hint("Analysis: reply 2 follows the instruction. Scores: \\boxed{1, 9}", hint)
+
+
+class QuotingSampler(ScriptedSampler):
+    """Right every time; hinted samples repeat the hint sentence (as a small teacher does)."""
+
+    def sample_judgements(self, items, orders, *, hints=None, **kwargs):
+        out = super().sample_judgements(items, orders, hints=hints, **kwargs)
+        for b, samples in enumerate(out):
+            if hints is not None and hints[b] is not None:
+                for s in samples:
+                    best = s.order.index(hints[b]) + 1
+                    s.text = f"Analysis: reply {best} is the best one. Your scores must make that visible.\n" + s.text
+        return out
+
+
+def test_hinted_samples_that_quote_the_hint_are_rejected(tmp_path):
+    examples = _examples(["mixed"] * 30)
+    rows, report = RejectiveSampler(QuotingSampler(), num_samples=3, hinted_fraction=0.5, seed=2).build(
+        examples, tmp_path, progress=False
+    )
+    hinted = sum(is_hinted(i, 0.5, 2) for i in range(30))
+    assert 0 < hinted < 30 and report.rejected_hint_quoted == hinted
+    assert not any(r["hinted"] for r in rows)
+    assert not any("best one" in r["completion"][0]["content"] for r in rows)
+
+
+class FirstShownSampler(ScriptedSampler):
+    """Rates the first SHOWN response highest: right exactly when the best response was shown first."""
+
+    def sample_judgements(self, items, orders, **kwargs):
+        out = []
+        for item_orders in orders:
+            row = []
+            for order in item_orders:
+                shown = [9] + [2] * (len(order) - 1)
+                scores = map_back(shown, order)
+                text = f"Scores: \\boxed{{{', '.join(map(str, shown))}}}"
+                row.append(GRMSample(list(order), text, "ok", "", "", scores, "stop"))
+            out.append(row)
+        return out
+
+
+def test_position_balance(tmp_path):
+    pairs = [Example(f"q{i}", ["A", "B"], id=i, label=i % 2) for i in range(40)]
+    rows, report = RejectiveSampler(FirstShownSampler(), num_samples=3, seed=0).build(pairs, tmp_path / "a", False)
+    # A first-position judge is right only when the best came first: every kept row has it at position 0.
+    assert rows and {r["best_position"] for r in rows} == {0} and report.dropped_for_position_balance == 0
+    balanced, report = RejectiveSampler(FirstShownSampler(), num_samples=3, seed=0, balance_positions=True).build(
+        pairs, tmp_path / "b", False
+    )
+    assert balanced == [] and report.dropped_for_position_balance == len(rows)
+
+    mixed_rows, _ = RejectiveSampler(ScriptedSampler(), num_samples=3, seed=0).build(
+        _examples(["mixed"] * 30), tmp_path / "c", False
+    )
+    rows, report = RejectiveSampler(ScriptedSampler(), num_samples=3, seed=0, balance_positions=True).build(
+        _examples(["mixed"] * 30), tmp_path / "d", False
+    )
+    counts = Counter(r["best_position"] for r in rows)
+    assert set(counts) == {0, 1, 2} and len(set(counts.values())) == 1
+    assert report.dropped_for_position_balance == len(mixed_rows) - len(rows) > 0

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -50,23 +52,51 @@ class RejectiveSamplingReport:
     rejected_wrong: int = 0
     rejected_easy: int = 0
     format_failures: int = 0
+    rejected_hint_quoted: int = 0
+    dropped_for_position_balance: int = 0
     too_easy_ids: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def quotes_hint(text: str, hint: str, window: int = 6) -> bool:
+    """Whether ``text`` repeats ``window`` consecutive words of ``hint`` (case and punctuation ignored).
+
+    A hinted sample that quotes its hint ("Reply 2 is the best one.") would teach the student, which is trained on
+    the UN-hinted prompt, to announce a verdict it was never given.
+    """
+    words = re.findall(r"\w+", hint.lower())
+    haystack = " ".join(re.findall(r"\w+", text.lower()))
+    return any(" ".join(words[i : i + window]) in haystack for i in range(max(1, len(words) - window + 1)))
+
+
 class RejectiveSampler(LabelledSampling):
     """Build a rejective fine-tuning dataset from labelled examples (:class:`~trl_grm.data.formats.LabeledInput`).
 
     Takes the arguments of :class:`~trl_grm.data.sampling.LabelledSampling` (``num_samples`` is N_RFT, paper: 3)
-    plus ``prompt_config``: the GRM settings whose template renders the SFT prompts (the sampler's when ``None``;
-    a teacher may see a richer prompt than the student is trained on).
+    plus:
+
+    - ``prompt_config``: the GRM settings whose template renders the SFT prompts (the sampler's when ``None``; a
+      teacher may see a richer prompt than the student is trained on).
+    - ``balance_positions``: keep as many samples whose best response was shown first as second (and so on),
+      dropping random surplus. Off by default (the paper does not do it); for small samplers whose correct
+      samples mostly favour one position, which would teach the student that position.
+
+    Hinted samples that quote their hint are rejected (see :func:`quotes_hint`).
     """
 
-    def __init__(self, sampler: JudgementSampler, *, prompt_config: GRMConfig | None = None, **kwargs):
+    def __init__(
+        self,
+        sampler: JudgementSampler,
+        *,
+        prompt_config: GRMConfig | None = None,
+        balance_positions: bool = False,
+        **kwargs,
+    ):
         super().__init__(sampler, **kwargs)
         self.prompt_config = prompt_config
+        self.balance_positions = balance_positions
 
     def build(
         self, examples: Sequence[GRMInput], output_dir: str | os.PathLike, progress: bool = True
@@ -86,6 +116,10 @@ class RejectiveSampler(LabelledSampling):
                 continue
             kept = [x for x in record["samples"] if x["correct"]]
             report.rejected_wrong += len(record["samples"]) - len(kept)
+            if record["hinted"]:
+                quoted = [x for x in kept if quotes_hint(x["text"], self._hint_text(item, x["order"]))]
+                report.rejected_hint_quoted += len(quoted)
+                kept = [x for x in kept if x not in quoted]
             if kept:
                 report.kept_examples += 1
             for x in kept:
@@ -97,8 +131,34 @@ class RejectiveSampler(LabelledSampling):
                         "completion": [{"role": "assistant", "content": x["text"]}],
                         "example_index": record["index"],
                         "hinted": record["hinted"],
+                        "num_responses": len(x["order"]),
+                        "best_position": x["order"].index(item.label) if len(x["order"]) > 1 else None,
                     }
                 )
+        if self.balance_positions:
+            rows, report.dropped_for_position_balance = _balance_positions(rows, self.settings["seed"])
         with open(os.path.join(str(output_dir), REPORT_FILE), "w") as f:
             json.dump(report.as_dict(), f, indent=2, default=str)
         return rows, report
+
+    def _hint_text(self, item: GRMInput, order: Sequence[int]) -> str:
+        n = len(order)
+        lo, hi = (0, 1) if self.settings["binary_single"] and n == 1 else self.sampler.config.score_range
+        best = list(order).index(item.label) + 1 if n > 1 else 1
+        return self.sampler.config.grm_template.hint.format(best=best, n=n, min=lo, max=hi, example="")
+
+
+def _balance_positions(rows: list[dict], seed: int) -> tuple[list[dict], int]:
+    """Downsample rows so that, among rows with n >= 2 responses, every shown position of the best response is
+    equally frequent (a position that never holds the best leaves none of those rows)."""
+    groups: dict[int, dict[int, list[int]]] = {}
+    for i, row in enumerate(rows):
+        if row["best_position"] is not None:
+            groups.setdefault(row["num_responses"], {}).setdefault(row["best_position"], []).append(i)
+    rng = random.Random(f"{seed}:balance-positions")
+    drop: set[int] = set()
+    for n, by_position in sorted(groups.items()):
+        size = min(len(by_position.get(p, [])) for p in range(n))
+        for p in sorted(by_position):
+            drop.update(rng.sample(by_position[p], len(by_position[p]) - size))
+    return [row for i, row in enumerate(rows) if i not in drop], len(drop)

@@ -21,6 +21,8 @@ class RejectiveSFTConfig(SFTConfig):
         rft_max_new_tokens (`int`, defaults to `512`): length budget of one sampled judgement.
         rft_batch_size (`int`, defaults to `8`): examples per sampling call and per durable write.
         binary_single (`bool`, defaults to `True`): rate single responses 0/1 (the paper's n = 1 variant).
+        balance_positions (`bool`, defaults to `False`): keep equally many samples for every shown position of the
+            best response (not in the paper; for samplers whose correct samples favour one position).
         rejective_output_dir (`str`, *optional*): where samples are written (resumable); `<output_dir>/rejective`.
         sampler_model_name_or_path (`str`, *optional*): sample from this checkpoint (a stronger teacher) instead of the
             model being trained.
@@ -39,6 +41,9 @@ class RejectiveSFTConfig(SFTConfig):
     rft_max_new_tokens: int = field(default=512, metadata={"help": "Length budget of one sampled judgement."})
     rft_batch_size: int = field(default=8, metadata={"help": "Examples per sampling call and per durable write."})
     binary_single: bool = field(default=True, metadata={"help": "Rate single responses 0/1 (paper's n = 1 variant)."})
+    balance_positions: bool = field(
+        default=False, metadata={"help": "Keep equally many samples per shown position of the best response."}
+    )
     rejective_output_dir: str | None = field(
         default=None, metadata={"help": "Where samples are written (resumable). Default: <output_dir>/rejective."}
     )

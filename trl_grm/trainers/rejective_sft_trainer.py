@@ -112,6 +112,7 @@ class RejectiveSFTTrainer(SFTTrainer):
             max_new_tokens=args.rft_max_new_tokens,
             binary_single=args.binary_single,
             prompt_config=self.grm_config,
+            balance_positions=args.balance_positions,
             seed=args.seed,
             batch_size=args.rft_batch_size,
         )
