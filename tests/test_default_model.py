@@ -160,3 +160,26 @@ def test_grm_from_base_plus_lora_adapter(tiny_model_dir, tmp_path):
         base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)(input_ids=ids).logits
         merged = grm.model(input_ids=ids).logits
     assert torch.allclose(merged, expected, atol=1e-4) and not torch.allclose(merged, base, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_default_grm_is_the_shipped_spct_adapter_and_writes_scores(tmp_path):
+    """The embedded default GRM (SmolLM2 + the SPCT LoRA adapter shipped in the package) writes valid score lines
+    from its compact template alone, where the bare model never does (examples/spct_cpu.py measured 0%)."""
+    try:
+        find_smollm2_gguf()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    from trl_grm.modeling.default_model import DEFAULT_ADAPTER_DIR, load_default_grm
+
+    assert (DEFAULT_ADAPTER_DIR / "adapter_model.safetensors").stat().st_size < 12_000_000  # a few MB (fp16)
+    grm = load_default_grm(cache_dir=tmp_path)
+    assert grm.config.template.get("demonstration") is None  # no worked example needed any more
+    items = [
+        {"prompt": "Write one word in capital letters.", "responses": ["HELLO", "hello"]},
+        {"prompt": "What is 12 + 30? Reply with the number only.", "responses": ["52", "42"]},
+    ]
+    results = grm.score(items, num_samples=4, seed=0)
+    samples = [s for r in results for s in r.samples]
+    assert sum(s.status == "ok" for s in samples) >= 6  # of 8
+    assert all(r.scores is not None and r.best in (0, 1) for r in results)

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -244,7 +245,9 @@ def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLik
     from .modeling_grm import GRMForPointwiseScoring
 
     model = AutoModelForCausalLM.from_pretrained(base)
-    model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    with warnings.catch_warnings():  # PEFT calls a transformers method that transformers 5 marks as deprecated
+        warnings.simplefilter("ignore", FutureWarning)
+        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     config = GRMConfig.from_pretrained(str(adapter_dir))
     return GRMForPointwiseScoring(model, AutoTokenizer.from_pretrained(base), config, **kwargs)
 
