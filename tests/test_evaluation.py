@@ -207,7 +207,7 @@ class PositionJudge:
 
 def _fill(cache, judge, examples, k):
     return cache.fill(judge, examples, k, temperature=0.5, max_new_tokens=32, principles_mode=None, seed=0,
-                      batch_size=2, progress=False)  # fmt: skip
+                      batch_size=8, progress=False)  # fmt: skip
 
 
 def test_cache_resumes_after_a_crash_and_extends_to_a_larger_k(tmp_path):
@@ -217,11 +217,11 @@ def test_cache_resumes_after_a_crash_and_extends_to_a_larger_k(tmp_path):
         _fill(SampleCache(tmp_path, settings), PositionJudge(fail_after=2), examples, 4)
     judge = PositionJudge()
     full = _fill(SampleCache(tmp_path, settings), judge, examples, 4)
-    assert judge.sampled == 4  # two batches (4 examples x 4 samples) were finished before the crash: 1 example left
+    assert judge.sampled == 4  # two calls (2 examples x 4 samples each) were finished before the crash: 1 left
     assert [len(s) for s in full] == [4] * 5
     bigger = PositionJudge()
     more = _fill(SampleCache(tmp_path, settings), bigger, examples, 8)
-    assert bigger.sampled == 5 * 4  # only the missing samples
+    assert bigger.sampled == 5 * 4 and bigger.calls == 3  # only the missing samples, 8 per call
     assert [m[:4] for m in more] == full
     # Sample j always sees the same order: the first 8 orders of a fresh k = 8 run are the cached ones.
     fresh = _fill(SampleCache(tmp_path / "fresh", settings), PositionJudge(), examples, 8)
@@ -295,3 +295,13 @@ def test_cli_eval_bad_input_fails_before_loading_a_model(tmp_path, argv, message
         argv += ["--dataset", str(paths["unknown"])]
     with pytest.raises(Exception, match=message):
         main(["eval", "--model_name_or_path", "/nonexistent/model", "--output_dir", str(tmp_path / "o"), *argv])
+
+
+def test_batches_fill_calls_with_whole_examples():
+    from trl_grm.evaluation.harness import _batches
+
+    need = {0: 4, 1: 4, 2: 1, 3: 8, 4: 2}
+    assert _batches([0, 1, 2, 3, 4], need, 8) == [[0, 1], [2], [3], [4]]
+    assert _batches([0, 1, 2, 3, 4], need, 64) == [[0, 1, 2, 3, 4]]
+    assert _batches([3], need, 2) == [[3]]  # an example never splits
+    assert _batches([], need, 8) == []

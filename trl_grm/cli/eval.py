@@ -43,7 +43,9 @@ class EvalArguments:
     tie_break: str = field(default="random", metadata={"help": "'random' (seeded, paper) or 'expected'."})
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples of the 95% confidence intervals."})
     seed: int = field(default=0, metadata={"help": "Seeds orders, sampling, subsets, tie-breaks, bootstrap."})
-    batch_size: int = field(default=8, metadata={"help": "Examples per sampling call (a unit of resumable work)."})
+    batch_size: int = field(
+        default=64, metadata={"help": "Judgements sampled per call, whole examples (a unit of resumable work)."}
+    )
     max_batch_size: int = field(default=64, metadata={"help": "Most sequences decoded together."})
     title: str | None = field(default=None, metadata={"help": "Title of the table and the plot."})
 

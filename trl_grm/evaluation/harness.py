@@ -136,19 +136,22 @@ class SampleCache:
         max_new_tokens: int,
         principles_mode: str | None,
         seed: int,
-        batch_size: int = 8,
+        batch_size: int = 64,
         progress: bool = True,
         desc: str = "Sampling",
     ) -> list[list[dict[str, Any]]]:
-        """Make sure every example has at least ``k`` samples (sampling only what is missing); return ``k`` each."""
+        """Make sure every example has at least ``k`` samples (sampling only what is missing); return ``k`` each.
+
+        ``batch_size`` is the number of judgements per sampling call (whole examples, at least one): the unit of work
+        that a crash can lose.
+        """
         self._check_settings()
         have = self.load()
         todo = [i for i in range(len(examples)) if len(have.get(i, [])) < k]
         missing = sum(k - len(have.get(i, [])) for i in todo)
         with tqdm(total=len(examples) * k, initial=len(examples) * k - missing, desc=desc, unit="sample",
                   disable=not progress) as bar:  # fmt: skip
-            for lo in range(0, len(todo), batch_size):
-                batch = todo[lo : lo + batch_size]
+            for batch in _batches(todo, {i: k - len(have.get(i, [])) for i in todo}, batch_size):
                 starts = [len(have.get(i, [])) for i in batch]
                 orders = [
                     make_orders(len(examples[i].responses), k, "random", random.Random(f"{seed}:{i}:eval"))[s:]
@@ -178,6 +181,20 @@ class SampleCache:
                     have.setdefault(chunk["index"], []).extend(chunk["samples"])
                 bar.update(sum(len(o) for o in orders))
         return [have[i][:k] for i in range(len(examples))]
+
+
+def _batches(todo: Sequence[int], need: dict[int, int], size: int) -> list[list[int]]:
+    """Consecutive groups of examples whose missing samples add up to at most ``size`` (at least one example)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    rows = 0
+    for i in todo:
+        if current and rows + need[i] > size:
+            batches.append(current)
+            current, rows = [], 0
+        current.append(i)
+        rows += need[i]
+    return batches + [current] if current else batches
 
 
 def meta_scores_for(
@@ -467,7 +484,7 @@ def evaluate(
     meta_rm: Callable[[Sequence[str]], Sequence[float]] | None = None,
     format: str | None = None,
     limit: int | None = None,
-    batch_size: int = 8,
+    batch_size: int = 64,
     progress: bool = True,
     title: str | None = None,
 ) -> dict[str, Any]:
@@ -481,6 +498,7 @@ def evaluate(
         output_dir: where the sample caches and the reports go; rerunning resumes, and a larger k samples only
             what is missing.
         meta_rm: a Meta RM (defaults to the GRM's own, if it has one) for the MetaRM@k columns.
+        batch_size: judgements sampled per call (a unit of resumable work).
     """
     settings = settings or EvalSettings()
     if isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], LoadReport):
