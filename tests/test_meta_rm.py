@@ -323,3 +323,57 @@ def test_lora_meta_rm_trains_the_score_head(meta_data, tiny_model_dir, tmp_path)
             processing_class=tokenizer,
             peft_config=LoraConfig(r=4, task_type="CAUSAL_LM"),
         )
+
+
+def test_pipeline_and_cli_take_a_meta_rm_path(trained_meta_rm, judge_dir, tmp_path, capsys):
+    from transformers import pipeline
+
+    from trl_grm.cli.main import main
+
+    _, _, _, path = trained_meta_rm
+    pair = {"prompt": "What is 2 plus 2?", "responses": ["4.", "5."]}
+    judge = pipeline("pointwise-reward", model=str(judge_dir))
+    out = judge(pair, num_samples=4, meta_rm=str(path), k_meta=1, seed=0)
+    parsed = [s for s in out["samples"] if s["scores"] is not None]
+    assert parsed and all(isinstance(s["meta_score"], float) for s in parsed)
+    assert sum(s["used"] for s in out["samples"]) == 1
+
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps(pair))
+    argv = ["score", "--model_name_or_path", str(judge_dir), "--input", str(data), "--num_samples", "4"]
+    assert main([*argv, "--meta_rm", str(path), "--k_meta", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sum(s["used"] for s in result["samples"]) == 1
+    assert [s["meta_score"] for s in result["samples"]] == [s["meta_score"] for s in out["samples"]]
+
+
+def test_encoder_meta_rm(meta_data, tmp_path):
+    """A small encoder backbone (a tiny BERT built here) trains and scores like the causal-LM one."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from trl_grm.testing import build_tiny_tokenizer
+
+    train_rows, _, _ = meta_data
+    tokenizer = build_tiny_tokenizer()
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=1,
+    )
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config)
+    args = MetaRMConfig(output_dir=str(tmp_path), max_steps=4, per_device_train_batch_size=8, max_length=256, **CPU)
+    trainer = MetaRMTrainer(model, args=args, train_dataset=Dataset.from_list(train_rows), processing_class=tokenizer)
+    head = trainer.model.classifier.weight.detach().clone()
+    trainer.train()
+    assert not torch.equal(head, trainer.model.classifier.weight.detach())
+    trainer.save_model(str(tmp_path / "bert"))
+    meta = MetaRewardModel.from_pretrained(tmp_path / "bert")
+    assert meta.max_length == 256  # capped by the encoder's window
+    scores = meta([r["text"] for r in train_rows[:3]])
+    assert len(scores) == 3 and all(isinstance(x, float) for x in scores)
