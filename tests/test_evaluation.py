@@ -194,6 +194,8 @@ class PositionJudge:
         if self.fail_after is not None and self.calls >= self.fail_after:
             raise KeyboardInterrupt("killed")
         self.calls += 1
+        self.kwargs = kwargs
+        self.items = items
         out = []
         for item, item_orders in zip(items, orders):
             row = []
@@ -305,3 +307,15 @@ def test_batches_fill_calls_with_whole_examples():
     assert _batches([0, 1, 2, 3, 4], need, 64) == [[0, 1, 2, 3, 4]]
     assert _batches([3], need, 2) == [[3]]  # an example never splits
     assert _batches([], need, 8) == []
+
+
+def test_evaluate_passes_principles_mode_and_reference_through(tmp_path):
+    """Ablations: without principles, and with a reference answer column (the judge sees both in its inputs)."""
+    rows = [{"prompt": f"q{i}", "chosen": "good", "rejected": "bad", "reference": f"ref {i}"} for i in range(3)]
+    judge = PositionJudge()
+    settings = EvalSettings(ks=[2], greedy=False, principles_mode="none", bootstrap=10)
+    evaluate(judge, rows, tmp_path, settings, progress=False)
+    assert judge.kwargs["principles_mode"] == "none"
+    assert [it.reference for it in judge.items] == ["ref 0", "ref 1", "ref 2"]
+    saved = json.loads((tmp_path / "samples" / "settings.json").read_text())
+    assert saved["principles_mode"] == "none"
