@@ -156,6 +156,20 @@ def test_compute_report_hand_computed():
         compute_report(examples, [s[:1] for s in samples], settings)
 
 
+def test_metarm_and_voting_share_subsets_and_tie_breaks():
+    # Random tie-breaks: with common random numbers MetaRM@1 (which keeps the one sample it is given) is exactly
+    # Voting@1 even where the sample is a tie, and at k = 3 the modes differ only by the Meta RM's selection.
+    examples = [_pair(i, "llmbar-natural") for i in range(40)]
+    samples = [[_s([0, 1], [3, 3]), _s([1, 0], [1, 9]), _s([0, 1], [9, 1])] for _ in range(40)]
+    metas = [[0.1, 0.2, 0.9] for _ in range(40)]
+    report = compute_report(examples, samples, EvalSettings(ks=[1, 3], bootstrap=50), meta_scores=metas)
+    overall = report["groups"]["overall"]
+    assert overall["metarm"]["1"]["value"] == overall["voting"]["1"]["value"]
+    assert 0.4 < overall["voting"]["1"]["value"] < 0.6  # (coin + 0 + 1) / 3 per example
+    assert overall["metarm"]["3"]["value"] == 1.0  # k_meta = 1 keeps s2: right
+    assert 0.3 < overall["voting"]["3"]["value"] < 0.7  # [13, 13]: a coin
+
+
 def test_single_response_report_uses_roc_auc():
     examples = [LabeledInput(f"q{i}", [f"r{i}"], label=i % 2, id=i) for i in range(4)]
     samples = [[_s([0], [2]), _s([0], [4])], [_s([0], [9]), _s([0], [7])], [_s([0], [5]), _s([0], [5])],

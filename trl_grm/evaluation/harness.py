@@ -296,7 +296,9 @@ def compute_report(
         for mode in ("voting", "metarm") if meta_scores is not None else ("voting",):
             values = []
             for i, ex in enumerate(examples):
-                rng = random.Random(f"{settings.seed}:{i}:{k}:{mode}")
+                # Same random numbers for both modes (common subsets and tie-breaks): they differ only by the
+                # Meta RM's selection, and MetaRM@k equals Voting@k wherever it keeps every sample.
+                rng = random.Random(f"{settings.seed}:{i}:{k}")
                 metas = meta_scores[i][:k_max] if mode == "metarm" else None
                 kw = dict(meta_scores=metas, k_meta=settings.k_meta, num_subsets=settings.num_subsets, rng=rng)
                 if kind == "ranking":
