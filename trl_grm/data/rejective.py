@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import item_messages
+from ..modeling.modeling_grm import item_messages, item_score_range
 from ..protocol.inputs import GRMInput
+from ..protocol.template import render_hint
 from .sampling import SAMPLES_FILE, SETTINGS_FILE, JudgementSampler, LabelledSampling, decide, is_hinted
 
 __all__ = [
@@ -117,9 +118,9 @@ class RejectiveSampler(LabelledSampling):
             kept = [x for x in record["samples"] if x["correct"]]
             report.rejected_wrong += len(record["samples"]) - len(kept)
             if record["hinted"]:
-                quoted = [x for x in kept if quotes_hint(x["text"], self._hint_text(item, x["order"]))]
-                report.rejected_hint_quoted += len(quoted)
-                kept = [x for x in kept if x not in quoted]
+                quoting = [quotes_hint(x["text"], self._hint_text(item, x["order"])) for x in kept]
+                report.rejected_hint_quoted += sum(quoting)
+                kept = [x for x, q in zip(kept, quoting) if not q]
             if kept:
                 report.kept_examples += 1
             for x in kept:
@@ -142,10 +143,10 @@ class RejectiveSampler(LabelledSampling):
         return rows, report
 
     def _hint_text(self, item: GRMInput, order: Sequence[int]) -> str:
-        n = len(order)
-        lo, hi = (0, 1) if self.settings["binary_single"] and n == 1 else self.sampler.config.score_range
-        best = list(order).index(item.label) + 1 if n > 1 else 1
-        return self.sampler.config.grm_template.hint.format(best=best, n=n, min=lo, max=hi, example="")
+        config = self.sampler.config
+        position = list(order).index(item.label) if len(order) > 1 else 0
+        score_range = item_score_range(config, item, self.settings["binary_single"])
+        return render_hint(config.grm_template, position, len(order), score_range)
 
 
 def _balance_positions(rows: list[dict], seed: int) -> tuple[list[dict], int]:

@@ -152,6 +152,12 @@ def shown_text(text: str) -> str:
     return text.replace("[[", "[ [").replace("]]", "] ]")
 
 
+def render_hint(template: GRMTemplate, position: int, n: int, score_range: tuple[int, int] = (1, 10)) -> str:
+    """The hint sentence of hinted sampling: the best response is shown at 0-based ``position`` of ``n``."""
+    lo, hi = score_range
+    return template.hint.format(best=position + 1, n=n, min=lo, max=hi, example=", ".join(["x"] * n))
+
+
 def build_messages(
     context: Context,
     responses: Sequence[str],
@@ -208,7 +214,7 @@ def build_messages(
     else:
         parts.append(template.principles_none.format(**values))
     if hint is not None:
-        parts.append(template.hint.format(best=hint + 1, **values))
+        parts.append(render_hint(template, hint, n, score_range))
     parts.append(template.output.format(**values))
     messages: Messages = []
     if template.system:
