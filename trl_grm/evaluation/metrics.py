@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
-from ..protocol.voting import vote
+from ..protocol.voting import pick_best, vote
 
 Scores = Sequence[int] | None
 TieBreak = Literal["random", "expected"]
@@ -102,11 +102,11 @@ def credit(totals: Sequence[float] | None, label: int, tie_break: TieBreak, rng:
     """
     if totals is None:
         return 0.0
+    if tie_break == "random":
+        return float(pick_best(totals, rng) == label)
     top = max(totals)
     tied = [i for i, s in enumerate(totals) if s == top]
-    if tie_break == "expected":
-        return 1.0 / len(tied) if label in tied else 0.0
-    return float((tied[0] if len(tied) == 1 else rng.choice(tied)) == label)
+    return 1.0 / len(tied) if label in tied else 0.0
 
 
 def example_accuracy(
