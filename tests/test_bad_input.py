@@ -95,7 +95,7 @@ def test_bad_meta_rm(grm):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"order_strategy": "shuffle"}, "order strategy must be one of"),
+        ({"order_strategy": "shuffle"}, "order_strategy must be one of"),
         ({"principles_mode": "mine"}, "principles_mode must be one of"),
         ({"principles_mode": "given"}, "principles_mode='given' needs non-empty 'principles'"),
     ],

@@ -295,10 +295,16 @@ def test_cli_eval_end_to_end_with_the_tiny_judge(judge_dir, tmp_path, capsys):
         (["--ks", "0", "2"], "ks must be a non-empty list of positive integers"),
         (["--dataset", "{empty}"], "has no rows"),
         (["--dataset", "{unknown}"], "cannot detect the preference format"),
-        (["--dataset", "{missing}"], "No such dataset file"),
+        (["--dataset", "{missing}"], "--dataset: no such file"),
+        (["--temperature", "-1"], "temperature must be > 0 for Voting@k samples, got -1.0"),
+        (["--max_new_tokens", "0"], "max_new_tokens must be an integer >= 1, got 0"),
+        (["--k_meta", "1"], "k_meta was given but there is no meta_rm"),
     ],
 )
-def test_cli_eval_bad_input_fails_before_loading_a_model(tmp_path, argv, message):
+def test_cli_eval_bad_input_fails_before_loading_a_model(tmp_path, argv, message, capsys, judge_dir, monkeypatch):
+    import trl_grm.modeling.default_model as default_model
+
+    monkeypatch.setattr(default_model, "load_grm", lambda *a, **k: pytest.fail("loaded a model"))
     (tmp_path / "empty.jsonl").write_text("")
     (tmp_path / "unknown.jsonl").write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
     paths = {
@@ -306,11 +312,24 @@ def test_cli_eval_bad_input_fails_before_loading_a_model(tmp_path, argv, message
         "unknown": tmp_path / "unknown.jsonl",
         "missing": tmp_path / "missing.jsonl",
     }
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"prompt": "q", "chosen": "a", "rejected": "b"}) + "\n")
     argv = [a.format(**paths) for a in argv]
     if "--dataset" not in argv:
-        argv += ["--dataset", str(paths["unknown"])]
-    with pytest.raises(Exception, match=message):
-        main(["eval", "--model_name_or_path", "/nonexistent/model", "--output_dir", str(tmp_path / "o"), *argv])
+        argv += ["--dataset", str(good if "--ks" not in argv else paths["unknown"])]
+    code = main(["eval", "--model_name_or_path", str(judge_dir), "--output_dir", str(tmp_path / "o"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("trl-grm eval: error: ") and message in line
+
+
+def test_cli_eval_names_a_missing_model(tmp_path, capsys):
+    data = tmp_path / "good.jsonl"
+    data.write_text(json.dumps({"prompt": "q", "chosen": "a", "rejected": "b"}) + "\n")
+    argv = ["eval", "--model_name_or_path", "/nonexistent/model", "--dataset", str(data), "--output_dir", "o"]
+    assert main(argv) == 2
+    assert "no such directory or Hub model: /nonexistent/model" in capsys.readouterr().err
 
 
 def test_batches_fill_calls_with_whole_examples():

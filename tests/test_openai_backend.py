@@ -243,7 +243,8 @@ def test_seeds_are_deterministic_per_prompt_and_request(grm, api):
 
     first = seeds(5)
     assert seeds(5) == first
-    assert sorted(s for (s,) in first.values()) == sorted(request_seed(5, p, 0) for p in range(3))
+    keys = [f"{THREE.fingerprint}:0", f"{THREE.fingerprint}:1", f"{CHAT.fingerprint}:0"]
+    assert sorted(s for (s,) in first.values()) == sorted(request_seed(5, key, 0) for key in keys)
     assert len({s for (s,) in first.values()}) == 3  # different prompts, different seeds
     other = seeds(6)
     assert other.keys() == first.keys() and all(other[k] != first[k] for k in first)
@@ -258,7 +259,7 @@ def test_fewer_choices_than_n_are_requested_again(grm, api):
     requests = by_prompt(api.requests)
     repeated = requests[json.dumps(item_messages(grm.config, THREE, [0, 1, 2]))]
     assert [b["n"] for b in repeated] == [3, 2, 1]
-    assert [b["seed"] for b in repeated] == [request_seed(1, 0, a) for a in range(3)]
+    assert [b["seed"] for b in repeated] == [request_seed(1, f"{THREE.fingerprint}:0", a) for a in range(3)]
     assert [b["n"] for b in requests[json.dumps(item_messages(grm.config, THREE, [2, 1, 0]))]] == [1]
     assert all(s.status == "ok" and s.scores == expected(THREE, 1) for s in samples[0])
     texts = [s.text for s in samples[0] if s.order == [0, 1, 2]]
@@ -334,7 +335,7 @@ def test_garbage_and_truncated_text_are_parse_failures(grm, api):
     api.reset()
     api.truncate = True
     (sample,) = grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)[0]
-    assert sample.status == "no_box" and sample.scores is None and sample.finish_reason == "length"
+    assert sample.status == "truncated" and sample.scores is None and sample.finish_reason == "length"
 
 
 def test_binary_single_uses_the_zero_one_range(grm, api):

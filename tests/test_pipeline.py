@@ -44,7 +44,17 @@ def test_the_default_template_would_not_parse(judge):
 def test_single_dict_in_dict_out(pipe):
     out = pipe(PAIR, order_strategy="fixed")
     assert isinstance(out, dict)
-    assert set(out) == {"scores", "best", "num_samples", "num_failed", "failures", "samples", "error"}
+    assert set(out) == {
+        "scores",
+        "best",
+        "num_samples",
+        "num_failed",
+        "failures",
+        "samples",
+        "error",
+        "tied",
+        "num_used",
+    }
     assert out["best"] == 0 and out["num_failed"] == 0 and out["failures"] == {} and out["error"] is None
     (sample,) = out["samples"]
     assert isinstance(sample, dict)
@@ -89,7 +99,7 @@ def test_parameter_max_new_tokens(pipe):
     out = pipe(PAIR, order_strategy="fixed", max_new_tokens=4)
     (sample,) = out["samples"]
     assert sample["finish_reason"] == "length"
-    assert out["scores"] is None and out["failures"] == {"no_box": 1}
+    assert out["scores"] is None and out["failures"] == {"truncated": 1}
 
 
 def test_parameter_principles_mode_is_passed_on(pipe):
@@ -195,3 +205,32 @@ def test_hub_id_from_a_fake_offline_hub_cache(judge_dir, tmp_path):
     assert result["grm_scores"] == [8, 3]
     assert result["pipe_scores"] == [8, 3]
     assert result["name_or_path"] == "local/tiny-judge"
+
+
+def test_pipeline_without_a_model_loads_the_embedded_default(judge_dir, monkeypatch):
+    """Issue 9, defect 9: ``pipeline("pointwise-reward")`` with no model loads the default GRM (not ``KeyError:
+    'default'``). The default's location is pointed at the tiny judge here; the slow test uses the real one."""
+    import trl_grm.modeling.default_model as default_model
+
+    calls = []
+    monkeypatch.setattr(default_model, "default_grm_path", lambda *a, **k: calls.append(1) or judge_dir)
+    pipe = pipeline("pointwise-reward")
+    assert calls == [1]
+    assert pipe.grm.config.to_dict() == GRMForPointwiseScoring.from_pretrained(judge_dir).config.to_dict()
+    out = pipe(PAIR, num_samples=1, order_strategy="fixed")
+    assert out["scores"] == [8, 3] and out["best"] == 0
+
+
+@pytest.mark.slow
+def test_default_pipeline_matches_the_cli_default(tmp_path, capsys):
+    """The real embedded default: the pipeline without a model and ``trl-grm score`` give the same result."""
+    from trl_grm.cli.main import main
+
+    item = {"prompt": "What is 12 + 30? Reply with the number only.", "responses": ["52", "42"]}
+    out = pipeline("pointwise-reward")(item, num_samples=2, seed=0)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(item))
+    assert main(["score", "--input", str(path), "--num_samples", "2"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert (cli["scores"], cli["best"]) == (out["scores"], out["best"])
+    assert [s["text"] for s in cli["samples"]] == [s["text"] for s in out["samples"]]

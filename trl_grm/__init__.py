@@ -38,10 +38,23 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'trl_grm' has no attribute {name!r}")
 
 
+class _DefaultGRM:
+    """``pipeline("pointwise-reward")`` without a model: the embedded default GRM, built into the local cache on
+    first use (never at import). transformers unpacks the task default as ``(model, revision)``."""
+
+    def __iter__(self):
+        from .modeling.default_model import default_grm_path
+
+        return iter((str(default_grm_path()), None))
+
+
 AutoConfig.register(GRMConfig.model_type, GRMConfig, exist_ok=True)
 AutoModel.register(GRMConfig, GRMForPointwiseScoring, exist_ok=True)
 PIPELINE_REGISTRY.register_pipeline(
-    "pointwise-reward", pipeline_class=PointwiseRewardPipeline, pt_model=AutoModelForCausalLM
+    "pointwise-reward",
+    pipeline_class=PointwiseRewardPipeline,
+    pt_model=AutoModelForCausalLM,
+    default={"model": _DefaultGRM()},
 )
 
 __all__ = [

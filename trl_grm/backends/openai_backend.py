@@ -15,7 +15,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -36,10 +36,11 @@ class OpenAICompatibleError(RuntimeError):
     """The endpoint refused a request, kept failing, or answered something that is not a chat completion."""
 
 
-def request_seed(seed: int, prompt_index: int, attempt: int = 0) -> int:
-    """The sampling seed sent for one request: a stable 31-bit hash of the call's seed, the prompt's index in the
-    batch and the request number for that prompt (a follow-up request must not repeat the samples it already got)."""
-    digest = hashlib.sha256(f"{seed}:{prompt_index}:{attempt}".encode()).digest()
+def request_seed(seed: int, prompt_key: str, attempt: int = 0) -> int:
+    """The sampling seed sent for one request: a stable 31-bit hash of the call's seed, the prompt's key (its input's
+    fingerprint and first sample number, so not its place in the batch) and the request number for that prompt (a
+    follow-up request must not repeat the samples it already got)."""
+    digest = hashlib.sha256(f"{seed}:{prompt_key}:{attempt}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
@@ -112,14 +113,16 @@ class OpenAICompatibleGRM:
         principles_mode: str | None = None,
         hints: Sequence[int | None] | None = None,
         binary_single: bool = False,
-        progress: bool = False,
+        sample_start: Sequence[int] | None = None,
+        progress: bool | Callable[[float], None] = False,
     ) -> list[list[GRMSample]]:
         """Sample and parse one judgement per order, for every item (as
         :meth:`GRMForPointwiseScoring.sample_judgements <trl_grm.GRMForPointwiseScoring.sample_judgements>`).
 
         Samples of an item that see the same order share one request with ``n`` choices; a server that returns
-        fewer choices is asked again for the rest. With a ``seed`` every request carries a seed derived from it and
-        the prompt's index (:func:`request_seed`), so a deterministic server reproduces a call.
+        fewer choices is asked again for the rest. With a ``seed`` every request carries a seed derived from it, the
+        item's fingerprint and the prompt's first sample number (:func:`request_seed`), so a deterministic server
+        reproduces an item's samples whatever else is in the call.
         """
         if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
@@ -138,10 +141,12 @@ class OpenAICompatibleGRM:
         stop = threading.Event()  # set on the first error: the other requests give up instead of retrying
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(groups)), thread_name_prefix="grm-http")
         total = sum(len(g.samples) for g in groups)
+        starts = sample_start or [0] * len(items)
+        keys = [f"{items[g.item].fingerprint}:{starts[g.item] + g.samples[0]}" for g in groups]
         try:
-            with tqdm(total=total, desc="Sampling", unit="judgement", disable=not progress) as bar:
+            with tqdm(total=total, desc="Sampling", unit="judgement", disable=progress is not True) as bar:
                 futures = {
-                    pool.submit(self._sample_prompt, p, messages[p], len(g.samples), params, seed, stop): g
+                    pool.submit(self._sample_prompt, keys[p], messages[p], len(g.samples), params, seed, stop): g
                     for p, g in enumerate(groups)
                 }
                 for future in as_completed(futures):
@@ -149,9 +154,11 @@ class OpenAICompatibleGRM:
                     item = items[g.item]
                     for s, (text, finish_reason) in zip(g.samples, future.result()):
                         samples[g.item][s] = parse_sample(
-                            self.config, item, orders[g.item][s], text, finish_reason, binary_single
+                            self.config, item, orders[g.item][s], text, finish_reason, binary_single, max_new_tokens
                         )
                     bar.update(len(g.samples))
+                    if callable(progress):
+                        progress(len(g.samples))
         except BaseException:
             stop.set()
             raise
@@ -161,7 +168,7 @@ class OpenAICompatibleGRM:
 
     def _sample_prompt(
         self,
-        index: int,
+        key: str,
         messages: list[dict[str, str]],
         count: int,
         params: dict[str, Any],
@@ -174,7 +181,7 @@ class OpenAICompatibleGRM:
         while len(out) < count and not stop.is_set():
             body = {"model": self.model, "messages": messages, **params, "n": count - len(out)}
             if seed is not None:
-                body["seed"] = request_seed(seed, index, attempt)
+                body["seed"] = request_seed(seed, key, attempt)
             choices = self._choices(self._post(body, stop))
             if not choices:
                 raise OpenAICompatibleError(f"{self.url} returned no choices for a request with n={body['n']}")

@@ -6,17 +6,38 @@ samples of that prompt with ``Cache.batch_select_indices``, and ``generate`` con
 run the last prompt token and the new tokens. The prefix that all distinct prompts of a batch share (the system
 prompt, the instructions, a worked demonstration, and the query when one input is shown in several orders) is
 prefilled once for all of them, before the rest of each prompt.
+
+Sampling is row-independent: every sample has its own seed, and its token at each step is the argmax of the
+warped logits (temperature, top-p) plus Gumbel noise drawn from that sample's own generator (the Gumbel-max trick
+samples exactly from the softmax). A sample's text therefore depends on its prompt and its seed, not on the other
+rows of the batch, the batch size or the chunking. The one caveat is floating point: a row's logits can differ in
+the last bits between batch layouts (padding, chunk shapes), which changes a token only if two candidates are
+within that rounding of each other after the noise is added.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
-from transformers import DynamicCache, GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    DynamicCache,
+    GenerationConfig,
+    LogitsProcessor,
+    LogitsProcessorList,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TemperatureLogitsWarper,
+    TopPLogitsWarper,
+)
+
+from ..utils.progress import sample_bar
+
+ProgressCallback = Callable[[float], None]
 
 
 @dataclass
@@ -38,9 +59,45 @@ class GenerationStats:
     distinct_prompts: int = 0
     chunks: int = 0
 
-    def add(self, other: GenerationStats) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+class RowSeededGumbel(LogitsProcessor):
+    """Adds Gumbel noise from one generator per row to already warped logits: the argmax is then a sample from the
+    softmax, and each row's draw depends only on its own seed and step."""
+
+    def __init__(self, seeds: Sequence[int]):
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        vocab = scores.shape[-1]
+        uniform = torch.stack([torch.rand(vocab, generator=g) for g in self.generators])
+        gumbel = -torch.log(-torch.log(uniform.clamp_(min=1e-20, max=1.0 - 1e-7)))
+        return scores + gumbel.to(device=scores.device, dtype=scores.dtype)
+
+
+class _DecodeProgress(StoppingCriteria):
+    """Reports decoding progress in samples: each step a running row adds 1 / max_new_tokens, and a row that
+    finishes adds what is left of its 1. Never stops anything."""
+
+    def __init__(self, callback: ProgressCallback, rows: int, max_new_tokens: int, eos_ids: set[int]):
+        self.callback, self.max_new_tokens = callback, max_new_tokens
+        self.eos = torch.tensor(sorted(eos_ids)) if eos_ids else None
+        self.done = torch.zeros(rows, dtype=torch.bool)
+        self.steps = 0
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        self.steps += 1
+        running = ~self.done
+        finished = torch.zeros_like(self.done)
+        if self.eos is not None:
+            finished = running & torch.isin(input_ids[:, -1].cpu(), self.eos)
+        if self.steps >= self.max_new_tokens:
+            finished = running
+        step = (running & ~finished).sum().item() / self.max_new_tokens
+        rest = finished.sum().item() * (1.0 - (self.steps - 1) / self.max_new_tokens)
+        self.done |= finished
+        if step or rest:
+            self.callback(step + rest)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 @dataclass
@@ -81,21 +138,24 @@ class TransformersBackend:
         return None
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
-        """Token ids of fully rendered prompts (the chat template already added any special tokens)."""
-        return self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+        """Token ids of fully rendered prompts (the chat template already added any special tokens).
 
-    def _generation_config(self, max_new_tokens: int, temperature: float, top_p: float) -> GenerationConfig:
+        ``verbose=False``: an over-long prompt is reported by the caller with its token counts, not by the
+        tokenizer's generic warning."""
+        return self.tokenizer(list(prompts), add_special_tokens=False, verbose=False)["input_ids"]
+
+    def _generation_config(self, max_new_tokens: int) -> GenerationConfig:
+        """Greedy decoding; sampling is done by :class:`RowSeededGumbel` on top of the warped logits."""
         config = GenerationConfig.from_dict(self.model.generation_config.to_dict())
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
         eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
-        sample = temperature > 0
         config.update(
             max_new_tokens=max_new_tokens,
-            do_sample=sample,
-            temperature=temperature if sample else None,
-            top_p=top_p if sample else None,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
             top_k=None,
             num_return_sequences=1,
             pad_token_id=pad,
@@ -126,34 +186,69 @@ class TransformersBackend:
         max_new_tokens: int,
         temperature: float = 0.0,
         top_p: float = 1.0,
-        seed: int | None = 0,
-        progress: bool = False,
+        seeds: Sequence[Sequence[int]] | None = None,
+        seed: int | None = None,
+        progress: bool | ProgressCallback = False,
         prompt_ids: Sequence[Sequence[int]] | None = None,
     ) -> list[list[Generation]]:
-        """Sample ``counts[i]`` completions of ``prompts[i]``; returns them grouped per prompt."""
+        """Sample ``counts[i]`` completions of ``prompts[i]``; returns them grouped per prompt.
+
+        Args:
+            seeds: ``seeds[i][j]`` seeds the j-th sample of prompt i (a sample depends only on its prompt and its
+                seed). Without it, ``seed`` derives one per row from ``(seed, i, j)``; with neither, sampling is
+                not reproducible. Ignored when ``temperature`` is 0 (greedy).
+            progress: ``True`` for a progress bar, or a callback that receives finished work in samples (fractions
+                while a batch decodes, so that long batches show movement).
+        """
         if len(prompts) != len(counts):
             raise ValueError(f"{len(prompts)} prompts but {len(counts)} counts")
+        if seeds is not None and [len(s) for s in seeds] != list(counts):
+            raise ValueError("seeds must hold one seed per sample: len(seeds[i]) == counts[i]")
+        if seeds is None:
+            if seed is None:
+                seed = int(torch.randint(0, 2**62, (1,)).item())
+            seeds = [[(seed * 1_000_003 + i) * 1_000_033 + j for j in range(c)] for i, c in enumerate(counts)]
         ids = [list(x) for x in prompt_ids] if prompt_ids is not None else self.encode(prompts)
-        config = self._generation_config(max_new_tokens, temperature, top_p)
+        config = self._generation_config(max_new_tokens)
         eos = config.eos_token_id
         eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos]) if eos is not None else set()
+        warpers = []
+        if temperature > 0:
+            warpers = [TemperatureLogitsWarper(temperature)]
+            if top_p < 1.0:
+                warpers.append(TopPLogitsWarper(top_p))
 
-        # Rows sorted by prompt length (less padding), split into chunks of at most max_batch_size rows.
-        rows = [p for p in sorted(range(len(prompts)), key=lambda p: -len(ids[p])) for _ in range(counts[p])]
+        # Rows (prompt, sample) sorted by prompt length (less padding), split into chunks of at most max_batch_size.
+        rows = [(p, j) for p in sorted(range(len(prompts)), key=lambda p: -len(ids[p])) for j in range(counts[p])]
         chunks = [rows[i : i + self.max_batch_size] for i in range(0, len(rows), self.max_batch_size)]
-        results: list[list[Generation]] = [[] for _ in prompts]
+        results: list[list[Generation | None]] = [[None] * c for c in counts]
         stats = GenerationStats()
-        devices = [self.model.device] if self.model.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            if seed is not None:
-                torch.manual_seed(seed)
-            for chunk in tqdm(chunks, desc="Sampling", unit="batch", disable=not progress or len(chunks) < 2):
-                for p, generation in zip(chunk, self._generate_chunk(chunk, ids, config, eos_ids, stats)):
-                    results[p].append(generation)
+        bar = None
+        if progress is True:
+            bar = sample_bar(len(rows))
+            progress = bar.update
+        try:
+            for chunk in chunks:
+                processors = LogitsProcessorList(warpers)
+                if warpers:
+                    processors.append(RowSeededGumbel([seeds[p][j] for p, j in chunk]))
+                stopping = StoppingCriteriaList()
+                if callable(progress):
+                    stopping.append(_DecodeProgress(progress, len(chunk), max_new_tokens, eos_ids))
+                generations = self._generate_chunk(
+                    [p for p, _ in chunk], ids, config, eos_ids, stats, processors, stopping
+                )
+                for (p, j), generation in zip(chunk, generations):
+                    results[p][j] = generation
+        finally:
+            if bar is not None:
+                bar.close()
         self.last_stats = stats
-        return results
+        return results  # type: ignore[return-value]
 
-    def _generate_chunk(self, chunk, ids, config, eos_ids, stats: GenerationStats) -> list[Generation]:
+    def _generate_chunk(
+        self, chunk, ids, config, eos_ids, stats: GenerationStats, processors, stopping
+    ) -> list[Generation]:
         device = self.model.device
         pad = config.pad_token_id
         distinct = list(dict.fromkeys(chunk))
@@ -193,7 +288,12 @@ class TransformersBackend:
         else:
             stats.prefill_tokens += sum(len(ids[p]) for p in chunk)
         out = self.model.generate(
-            input_ids=input_ids[select], attention_mask=attention[select], generation_config=config, **kwargs
+            input_ids=input_ids[select],
+            attention_mask=attention[select],
+            generation_config=config,
+            logits_processor=processors,
+            stopping_criteria=stopping,
+            **kwargs,
         )
         new = out[:, width:].tolist()
         generations = []

@@ -11,7 +11,10 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from .common import UsageError, check_positive, make_command_parser, quiet_loading
+
 logger = logging.getLogger(__name__)
+PROG = "trl-grm eval"
 
 
 @dataclass
@@ -50,22 +53,29 @@ class EvalArguments:
     title: str | None = field(default=None, metadata={"help": "Title of the table and the plot."})
 
 
-def main(argv: list[str] | None = None) -> int:
-    from trl import TrlParser
+def make_parser():
+    return make_command_parser(
+        [EvalArguments],
+        PROG,
+        description="Greedy, Voting@k and MetaRM@k accuracy of a GRM on preference data, with a JSON report, a "
+        "markdown table and a plot.",
+    )
 
-    (args,) = TrlParser((EvalArguments,), prog="trl-grm eval").parse_args_and_config(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run; errors propagate (``trl-grm`` turns them into one line and an exit status)."""
+    (args,) = make_parser().parse_args_and_config(argv)
     return run(args)
 
 
 def load_dataset_arg(args: EvalArguments):
     """A local JSON/JSONL path as it is; anything else through ``datasets.load_dataset``."""
     if args.dataset is None:
-        raise ValueError("Give --dataset: a JSON/JSONL file or a Hugging Face dataset id")
+        raise UsageError("Give --dataset: a JSON/JSONL file or a Hugging Face dataset id")
     if os.path.exists(args.dataset):
         return args.dataset
-    if args.dataset.endswith((".json", ".jsonl")):
-        raise FileNotFoundError(f"No such dataset file: {args.dataset}")
+    if args.dataset.endswith((".json", ".jsonl")) or args.dataset.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"--dataset: no such file: {args.dataset}")
     from datasets import load_dataset
 
     return load_dataset(args.dataset, args.dataset_config, split=args.dataset_split)
@@ -73,12 +83,12 @@ def load_dataset_arg(args: EvalArguments):
 
 def run(args: EvalArguments) -> int:
     from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
-    from ..modeling.default_model import load_grm
+    from ..modeling.default_model import check_model_source, load_grm, resolve_grm_config
+    from ..modeling.modeling_grm import resolve_score_settings
 
     if not args.output_dir:
-        raise ValueError("Give --output_dir: the sample caches and the reports are written there")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}")
+        raise UsageError("Give --output_dir: the sample caches and the reports are written there")
+    check_positive(batch_size=args.batch_size, max_batch_size=args.max_batch_size, limit=args.limit)
     settings = EvalSettings(
         ks=list(args.ks),
         greedy=args.greedy,
@@ -91,8 +101,21 @@ def run(args: EvalArguments) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
     )
-    # Bad data fails here, before a model is loaded.
+    # Bad data, a missing model and bad sampling options all fail here, before a model is loaded.
     data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
+    config = resolve_grm_config(args.model_name_or_path)
+    if args.meta_rm:
+        check_model_source(args.meta_rm, what="meta RM")
+    resolve_score_settings(
+        config,
+        has_meta_rm=bool(args.meta_rm),
+        num_samples=max(settings.ks),
+        temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens,
+        principles_mode=args.principles_mode,
+        k_meta=args.k_meta,
+    )
+    quiet_loading()
     grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
     title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"

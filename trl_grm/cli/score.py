@@ -1,21 +1,39 @@
 """``trl-grm score``: score responses from JSON / JSONL (or inline flags) and write JSON / JSONL results.
 
 With ``--output FILE.jsonl`` results are appended as each batch finishes; running the same command again after a
-crash skips the inputs already written.
+crash skips the inputs already written. Every record carries the hash of its input and of the settings, so a rerun
+with other inputs or settings is refused instead of silently keeping old results. An input's result depends only on
+the seed, the input and the settings (not on the batch size or the other inputs), so a resumed run gives exactly
+the results of an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from tqdm.auto import tqdm
-
-from ..utils.jsonl import append_records, read_finished
+from .common import (
+    UsageError,
+    check_input_file,
+    check_output_file,
+    check_positive,
+    make_command_parser,
+    quiet_loading,
+)
 
 logger = logging.getLogger(__name__)
+
+PROG = "trl-grm score"
+DEMO_NOTE = (
+    "Note: this is the embedded 135M demonstration GRM (SmolLM2-135M-Instruct + a CPU-trained LoRA): it writes the "
+    "GRM format but does not judge reliably. See the README section 'What a 135M model can and cannot judge'."
+)
 
 
 @dataclass
@@ -36,120 +54,272 @@ class ScoreArguments:
     output: str | None = field(
         default=None, metadata={"help": "JSONL file for the results (resumable). Default: JSON on standard output."}
     )
+    overwrite: bool = field(
+        default=False, metadata={"help": "Start --output afresh even if it holds results of other inputs/settings."}
+    )
     num_samples: int | None = field(default=None, metadata={"help": "k, the number of sampled judgements to vote."})
     temperature: float | None = field(default=None, metadata={"help": "Default: 0.5 when k > 1, greedy when k = 1."})
+    top_p: float | None = field(default=None, metadata={"help": "Nucleus sampling, in (0, 1]."})
     max_new_tokens: int | None = field(default=None, metadata={"help": "Length budget of one judgement."})
     seed: int = field(default=0, metadata={"help": "Seeds response orders, sampling and tie-breaks."})
     order_strategy: str | None = field(default=None, metadata={"help": "'random' (paper), 'balanced' or 'fixed'."})
     principles_mode: str | None = field(default=None, metadata={"help": "'self', 'given' or 'none'."})
     meta_rm: str | None = field(default=None, metadata={"help": "Meta RM (directory or Hub id) for guided voting."})
     k_meta: int | None = field(default=None, metadata={"help": "Samples kept by the Meta RM (default k/2)."})
-    batch_size: int = field(default=8, metadata={"help": "Inputs per scoring call (a unit of resumable progress)."})
+    batch_size: int = field(
+        default=8,
+        metadata={"help": "Inputs per scoring call (a unit of resumable progress; results do not depend on it)."},
+    )
     max_batch_size: int = field(default=64, metadata={"help": "Most sequences decoded together."})
-    return_samples: bool = field(default=True, metadata={"help": "Include every sample's trail in the output."})
+    return_samples: bool = field(
+        default=True,
+        metadata={
+            "help": "Keep every sample's trail (order, principles, critique, scores, status) in the output; "
+            "--no_return_samples writes only the voted result."
+        },
+    )
     pretty: bool = field(default=False, metadata={"help": "Print a human-readable report instead of JSON."})
 
 
+def make_parser():
+    return make_command_parser(
+        [ScoreArguments],
+        PROG,
+        description="Score 1..n responses per query with a pointwise GRM (principles, critique, voting over k "
+        "samples).",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------- input
 def read_inputs(args: ScoreArguments) -> tuple[list[dict], bool]:
     """Inputs from ``--input`` or ``--prompt/--responses``; also whether a single dict was given."""
+    from ..utils.jsonl import parse_json_or_jsonl
+
     if args.input is None:
         if args.prompt is None or not args.responses:
-            raise ValueError("Give --input FILE (JSON/JSONL, or '-') or --prompt TEXT with --responses A B ...")
+            raise UsageError("Give --input FILE (JSON/JSONL, or '-') or --prompt TEXT with --responses A B ...")
         return [{"prompt": args.prompt, "responses": list(args.responses)}], True
     if args.prompt is not None or args.responses:
-        raise ValueError("Give either --input or --prompt/--responses, not both")
-    text = sys.stdin.read() if args.input == "-" else open(args.input, encoding="utf-8").read()
-    if not text.strip():
-        raise ValueError(f"Input {args.input!r} is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = None
-    if data is None:
-        data = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    data.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{args.input}: line {number} is not valid JSON ({err.msg})") from None
+        raise UsageError("Give either --input or --prompt/--responses, not both")
+    check_input_file(args.input)
+    if args.input == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.input, encoding="utf-8") as f:
+            text = f.read()
+    data, _ = parse_json_or_jsonl(text, "standard input" if args.input == "-" else args.input)
     if isinstance(data, dict):
         return [data], True
     if not isinstance(data, list):
-        raise ValueError(f"{args.input}: expected a JSON object, a list of objects or JSONL")
+        raise UsageError(f"{args.input}: expected a JSON object, a list of objects or JSONL")
     return data, False
 
 
-def format_report(item: dict, result: dict) -> str:
-    """A human-readable account of one scored input."""
-    out = [f"Prompt: {item['prompt'] if isinstance(item['prompt'], str) else item['prompt'][-1]['content']}"]
-    for i, response in enumerate(item["responses"]):
-        out.append(f"  Response {i}: {response}")
-    for j, s in enumerate(result.get("samples") or []):
-        out.append(f"\n--- sample {j + 1}: responses shown in order {s['order']}, {s['status']}")
+# ---------------------------------------------------------------------------------------------------- resumability
+def check_resume(path: str, records: list[dict], keys: list[str], settings_hash: str) -> None:
+    """The finished records in ``path`` must be the first inputs, in order, scored with the same settings."""
+    if len(records) > len(keys):
+        raise UsageError(
+            f"--output {path} holds {len(records)} results but the input has only {len(keys)}: it belongs to other "
+            "inputs; use --overwrite or another --output"
+        )
+    for j, record in enumerate(records):
+        if record.get("index") != j or record.get("input_hash") != keys[j]:
+            raise UsageError(
+                f"--output {path} holds results of other inputs (its record {j} is not input {j} of this input); "
+                "use --overwrite or another --output"
+            )
+        if record.get("settings_hash") != settings_hash:
+            raise UsageError(
+                f"--output {path} holds results made with other settings (model, seed or sampling options); "
+                "use the same settings, --overwrite or another --output"
+            )
+
+
+# ---------------------------------------------------------------------------------------------------------- report
+def _reply(i: int) -> str:
+    return f"Reply {i + 1}"
+
+
+def _ordinal(position: int) -> str:
+    return f"{position + 1}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(position + 1, 'th') }"
+
+
+def _own_best(scores: list[int]) -> int | None:
+    top = max(scores)
+    return scores.index(top) if scores.count(top) == 1 else None
+
+
+def format_summary(result: dict) -> str:
+    """One line per input: samples parsed, failures by type, and how the samples agree on the best reply (by reply
+    and by shown position, so a judge that follows position is visible)."""
+    samples = result.get("samples")
+    k, failed = result["num_samples"], result["num_failed"]
+    failures = ", ".join(f"{n} {status}" for status, n in sorted(result["failures"].items())) or "none"
+    line = f"{k - failed} of {k} samples parsed (failures: {failures})"
+    if not samples:
+        return line
+    picks: Counter = Counter()
+    positions: Counter = Counter()
+    for s in samples:
+        if s["scores"] is None:
+            continue
+        best = _own_best(s["scores"])
+        picks[_reply(best) if best is not None else "a tie"] += 1
+        if best is not None:
+            positions[s["order"].index(best)] += 1
+    if picks:
+        line += "; each sample's own best: " + ", ".join(f"{name} x{n}" for name, n in picks.most_common())
+    if positions:
+        line += "; its position as shown: " + ", ".join(f"{_ordinal(p)} x{n}" for p, n in sorted(positions.items()))
+    return line
+
+
+def format_report(item: dict, result: dict, seed: int) -> str:
+    """A human-readable account of one scored input. Replies are numbered 1..n everywhere, as the judge's prompt
+    numbers them; each sample says which of your replies it showed at which position."""
+    prompt = item["prompt"] if isinstance(item["prompt"], str) else item["prompt"][-1]["content"]
+    n = len(item["responses"])
+    out = [f"Prompt: {prompt}"]
+    out += [f"  {_reply(i)}: {response}" for i, response in enumerate(item["responses"])]
+    samples = result.get("samples") or []
+    for j, s in enumerate(samples):
+        shown = ", ".join(_reply(i) for i in s["order"])
+        state = (
+            "ok"
+            if s["status"] == "ok"
+            else f"FAILED: {s['status']}" + (f" ({s['detail']})" if s.get("detail") else "")
+        )
+        out.append(f"\n--- sample {j + 1} of {len(samples)}: shown in the order {shown} - {state}")
+        if list(s["order"]) != list(range(n)):
+            renumber = ", ".join(f"'Reply {p + 1}' = {_reply(i)}" for p, i in enumerate(s["order"]))
+            out.append(f"(the judge numbers replies as shown: {renumber})")
         if s["principles"]:
             out.append("Principles:\n" + s["principles"])
         if s["critique"]:
             out.append("Critique:\n" + s["critique"])
-        out.append(f"Scores (original order): {s['scores'] if s['scores'] is not None else 'none (unparseable)'}")
+        if s["scores"] is not None:
+            out.append("Scores: " + ", ".join(f"{_reply(i)} = {x}" for i, x in enumerate(s["scores"])))
     out.append("")
     if result["scores"] is None:
         out.append(f"No verdict: {result['error']}")
     else:
-        out.append(
-            f"Voted scores ({result['num_samples'] - result['num_failed']} of {result['num_samples']} samples "
-            f"parsed): {result['scores']}"
-        )
-        out.append(f"Best response: {result['best']} -> {item['responses'][result['best']]}")
+        used = result.get("num_used") or (result["num_samples"] - result["num_failed"])
+        sums = ", ".join(f"{_reply(i)} = {x}" for i, x in enumerate(result["scores"]))
+        means = ", ".join(f"{x / used:.2f}" for x in result["scores"])
+        out.append(f"Voted scores (sums over the {used} sample(s) used, each 1-10): {sums}; mean per sample: {means}")
+        best = result["best"]
+        line = f"Best: {_reply(best)} -> {item['responses'][best]}"
+        if result.get("tied"):
+            tied = " vs ".join(f"{_reply(i)} {result['scores'][i]}" for i in result["tied"])
+            line += f"  (a tie: {tied}, broken at random with seed {seed})"
+        out.append(line)
+    out.append("Summary: " + format_summary(result))
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------------------------------------------------- run
 def main(argv: list[str] | None = None) -> int:
-    from trl import TrlParser
-
-    (args,) = TrlParser((ScoreArguments,), prog="trl-grm score").parse_args_and_config(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """Parse ``argv`` and run; errors propagate (``trl-grm`` turns them into one line and an exit status)."""
+    (args,) = make_parser().parse_args_and_config(argv)
     return run(args)
 
 
 def run(args: ScoreArguments) -> int:
-    from ..modeling.default_model import load_grm
+    from ..modeling.default_model import (
+        check_model_source,
+        default_grm_digest,
+        is_default_grm,
+        load_grm,
+        resolve_grm_config,
+    )
+    from ..modeling.modeling_grm import resolve_score_settings
     from ..protocol.inputs import to_inputs
+    from ..protocol.seeding import fingerprint
+    from ..utils.jsonl import append_records, read_finished
+    from ..utils.progress import sample_bar
 
-    items, single = read_inputs(args)
-    to_inputs(items)  # validate everything before loading a model
-    if args.batch_size < 1:
-        raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}")
-    grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
-    params = dict(
+    # Everything that needs no model is checked before one loads.
+    check_positive(batch_size=args.batch_size, max_batch_size=args.max_batch_size)
+    check_output_file(args.output)
+    raw, single = read_inputs(args)
+    items, _ = to_inputs(raw)
+    config = resolve_grm_config(args.model_name_or_path)
+    if args.meta_rm:
+        check_model_source(args.meta_rm, what="meta RM")
+    settings = resolve_score_settings(
+        config,
+        has_meta_rm=bool(args.meta_rm or config.meta_rm),
         num_samples=args.num_samples,
         temperature=args.temperature,
+        top_p=args.top_p,
         max_new_tokens=args.max_new_tokens,
         order_strategy=args.order_strategy,
         principles_mode=args.principles_mode,
         k_meta=args.k_meta,
-        return_samples=args.return_samples or args.pretty,
     )
-    start = len(read_finished(args.output)) if args.output else 0
-    if start:
-        logger.warning("%s already holds %d result(s): resuming at input %d", args.output, start, start)
-    results = []
-    with tqdm(total=len(items), initial=start, desc="Scoring", unit="input", disable=None) as bar:
-        for lo in range(start, len(items), args.batch_size):
-            batch = items[lo : lo + args.batch_size]
-            # The seed is offset per batch, so a resumed run gives the same results as an uninterrupted one.
-            scored = grm.score(batch, seed=args.seed + lo, **params)
-            records = [
-                {"index": lo + i, **({"id": batch[i]["id"]} if "id" in batch[i] else {}), **r.to_dict()}
-                for i, r in enumerate(scored)
-            ]
-            if args.output:
-                append_records(args.output, records)
-            results += records
-            bar.update(len(batch))
+    demo = is_default_grm(args.model_name_or_path)
+    model_id = f"embedded:{default_grm_digest()}" if demo else args.model_name_or_path
+    settings_hash = fingerprint(
+        {
+            "model": model_id,
+            "meta_rm": args.meta_rm,
+            "seed": args.seed,
+            "return_samples": args.return_samples or args.pretty,
+            **dataclasses.asdict(settings),
+        }
+    )
+    keys = [it.fingerprint for it in items]
+    done: list[dict[str, Any]] = []
+    if args.output:
+        if args.overwrite and os.path.exists(args.output):
+            os.remove(args.output)
+        done = read_finished(args.output)
+        check_resume(args.output, done, keys, settings_hash)
+    if demo:
+        print(DEMO_NOTE, file=sys.stdout if args.pretty else sys.stderr)
+
+    results = list(done)
+    if len(done) == len(items):
+        if args.output:
+            print(f"{PROG}: {args.output} already holds all {len(items)} result(s); nothing to do", file=sys.stderr)
+    else:
+        if done:
+            print(f"{PROG}: {args.output} holds {len(done)} result(s); resuming at input {len(done)}", file=sys.stderr)
+        quiet_loading()
+        grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+        k = settings.num_samples
+        with sample_bar(len(items) * k, initial=len(done) * k, desc="Scoring", disable=None) as bar:
+            for lo in range(len(done), len(items), args.batch_size):
+                batch = items[lo : lo + args.batch_size]
+                before = bar.n
+                scored = grm.score(
+                    batch,
+                    seed=args.seed,
+                    return_samples=args.return_samples or args.pretty,
+                    progress=bar.update,
+                    **{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)},
+                )
+                records = [
+                    {
+                        "index": lo + i,
+                        **({"id": it.id} if it.id is not None else {}),
+                        "input_hash": keys[lo + i],
+                        "settings_hash": settings_hash,
+                        **r.to_dict(),
+                    }
+                    for i, (it, r) in enumerate(zip(batch, scored))
+                ]
+                if args.output:
+                    append_records(args.output, records)
+                results += records
+                bar.update(before + len(batch) * k - bar.n)
     if args.pretty:
         for record in results:
-            print(format_report(items[record["index"]], record) + "\n")
+            header = f"=== input {record['index'] + 1} of {len(items)}" + (
+                f" (id {record['id']})" if "id" in record else ""
+            )
+            print(header + " ===\n" + format_report(raw[record["index"]], record, args.seed) + "\n")
     elif not args.output:
         print(json.dumps(results[0] if single else results, indent=2, ensure_ascii=False))
     return 0

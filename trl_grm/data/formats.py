@@ -33,6 +33,7 @@ from typing import Any
 
 from ..protocol.inputs import GRMInput
 from ..protocol.template import Context, validate_context
+from ..utils.jsonl import parse_json_or_jsonl
 
 FORMATS = ("pairwise", "best_of_n", "ratings", "single")
 
@@ -374,8 +375,7 @@ def _read_json_file(path: Path) -> tuple[Iterator[Any], list[str] | None]:
 
         return lines(), None
     if name.endswith(".json"):
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data, _ = parse_json_or_jsonl(path.read_text(encoding="utf-8"), str(path))
         if isinstance(data, Mapping) and data and all(isinstance(v, list) for v in data.values()):
             lengths = {len(v) for v in data.values()}
             if len(lengths) != 1:

@@ -145,7 +145,7 @@ class LabelledSampling:
                     orders,
                     temperature=s["temperature"],
                     max_new_tokens=s["max_new_tokens"],
-                    seed=s["seed"] + batch[0],
+                    seed=s["seed"],
                     hints=[it.label if h else None for it, h in zip(items, hinted)],
                     binary_single=s["binary_single"],
                 )

@@ -24,6 +24,7 @@ from ..data.formats import LabeledInput, LoadReport, load_preference_data
 from ..protocol.meta import render_meta_input
 from ..protocol.voting import make_orders
 from ..utils.jsonl import append_records, read_finished
+from ..utils.progress import sample_bar
 from . import metrics as M
 
 logger = logging.getLogger(__name__)
@@ -149,21 +150,25 @@ class SampleCache:
         have = self.load()
         todo = [i for i in range(len(examples)) if len(have.get(i, [])) < k]
         missing = sum(k - len(have.get(i, [])) for i in todo)
-        with tqdm(total=len(examples) * k, initial=len(examples) * k - missing, desc=desc, unit="sample",
-                  disable=not progress) as bar:  # fmt: skip
+        with sample_bar(
+            len(examples) * k, initial=len(examples) * k - missing, desc=desc, disable=not progress
+        ) as bar:
             for batch in _batches(todo, {i: k - len(have.get(i, [])) for i in todo}, batch_size):
                 starts = [len(have.get(i, [])) for i in batch]
                 orders = [
                     make_orders(len(examples[i].responses), k, "random", random.Random(f"{seed}:{i}:eval"))[s:]
                     for i, s in zip(batch, starts)
                 ]
+                before = bar.n
                 samples = sampler.sample_judgements(
                     [examples[i] for i in batch],
                     orders,
                     temperature=temperature,
                     max_new_tokens=max_new_tokens,
-                    seed=seed + 1_000_003 * min(starts) + batch[0],
+                    seed=seed,
                     principles_mode=principles_mode,
+                    sample_start=starts,
+                    progress=bar.update,  # moves while a batch decodes, in fractions of a sample
                 )
                 chunks = [
                     {
@@ -179,7 +184,7 @@ class SampleCache:
                 append_records(self.path, chunks)
                 for chunk in chunks:
                     have.setdefault(chunk["index"], []).extend(chunk["samples"])
-                bar.update(sum(len(o) for o in orders))
+                bar.update(before + sum(len(o) for o in orders) - bar.n)  # exact count once the batch is saved
         return [have[i][:k] for i in range(len(examples))]
 
 

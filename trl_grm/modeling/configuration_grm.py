@@ -64,6 +64,8 @@ class GRMConfig(PreTrainedConfig):
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.order_strategy not in ORDER_STRATEGIES:
             raise ValueError(f"order_strategy must be one of {ORDER_STRATEGIES}, got {self.order_strategy!r}")
         if self.principles_mode not in PRINCIPLES_MODES:

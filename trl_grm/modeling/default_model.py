@@ -213,24 +213,148 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
 DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parent.parent / "assets" / "smollm2-135m-grm-lora"
 
 
+DEFAULT_GRM_NAME = "smollm2-135m-grm"
+
+
+def _adapter_digest(adapter_dir: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(adapter_dir.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def default_grm_digest() -> str:
+    """Identifies the embedded default GRM: the shipped adapter's digest (``"base"`` when none is shipped)."""
+    if not (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
+        return "base"
+    return _adapter_digest(DEFAULT_ADAPTER_DIR)
+
+
+def default_grm_path(cache_dir: str | os.PathLike | None = None) -> Path:
+    """A local directory holding the embedded default GRM as a plain checkpoint that ``from_pretrained`` and
+    ``pipeline("pointwise-reward", model=path)`` load: SmolLM2-135M-Instruct with the shipped SPCT LoRA adapter
+    merged in (fp32 safetensors), its tokenizer and the adapter's ``grm_config.json``.
+
+    Built once from :func:`default_model_path` and the adapter (a few seconds), in a folder named after the
+    adapter's digest, so a new adapter gets a new folder. Without a shipped adapter it is the base model with its
+    demonstration settings.
+    """
+    base = default_model_path(cache_dir)
+    digest = default_grm_digest()
+    if digest == "base":
+        return base
+    root = _cache_root(cache_dir)
+    model_dir = root / f"{DEFAULT_GRM_NAME}-{digest}"
+    if _is_complete(model_dir):
+        return model_dir
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_GRM_NAME}.tmp-", dir=root))
+    try:
+        grm = load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR)
+        grm.save_pretrained(tmp_dir)
+        marker = {"format_version": _FORMAT_VERSION, "base": str(base), "adapter_digest": digest}
+        (tmp_dir / _MARKER).write_text(json.dumps(marker, indent=2))
+        _make_world_readable(tmp_dir)
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        try:
+            os.replace(tmp_dir, model_dir)
+        except OSError:
+            if not _is_complete(model_dir):
+                raise
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return model_dir
+
+
 def load_default_grm(cache_dir: str | os.PathLike | None = None, **kwargs):
-    """The embedded default GRM: SmolLM2-135M-Instruct, with the shipped SPCT LoRA adapter merged in when the
-    package has one (its GRM settings then come with it), else the base model with its demonstration settings."""
+    """The embedded default GRM (see :func:`default_grm_path`), as a :class:`GRMForPointwiseScoring`."""
     from .modeling_grm import GRMForPointwiseScoring
 
-    base = default_model_path(cache_dir)
-    if not (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
-        return GRMForPointwiseScoring.from_pretrained(base, **kwargs)
-    return load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR, **kwargs)
+    return GRMForPointwiseScoring.from_pretrained(default_grm_path(cache_dir), **kwargs)
+
+
+def is_default_grm(model_name_or_path: str | os.PathLike | None) -> bool:
+    """Whether ``model_name_or_path`` is the embedded demonstration GRM (``None`` stands for it)."""
+    if not model_name_or_path:
+        return True
+    path = Path(model_name_or_path).expanduser()
+    return path.name.startswith((f"{DEFAULT_GRM_NAME}-", DEFAULT_MODEL_NAME)) and (path / _MARKER).exists()
 
 
 def load_grm(model_name_or_path: str | os.PathLike | None = None, **kwargs):
-    """``GRMForPointwiseScoring.from_pretrained(model_name_or_path)``, or the embedded default GRM when ``None``."""
+    """``GRMForPointwiseScoring.from_pretrained(model_name_or_path)``, or the embedded default GRM when ``None``.
+
+    A path that does not exist and is not a Hub model fails at once with a clear message (see
+    :func:`check_model_source`)."""
     from .modeling_grm import GRMForPointwiseScoring
 
     if model_name_or_path:
+        check_model_source(model_name_or_path)
         return GRMForPointwiseScoring.from_pretrained(model_name_or_path, **kwargs)
     return load_default_grm(**kwargs)
+
+
+def resolve_grm_config(model_name_or_path: str | os.PathLike | None = None):
+    """The GRM settings of a model without loading its weights (the embedded default's when ``None``)."""
+    from .configuration_grm import GRMConfig
+    from .modeling_grm import load_grm_config
+
+    if not model_name_or_path:
+        if (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
+            return GRMConfig.from_pretrained(str(DEFAULT_ADAPTER_DIR))
+        return GRMConfig(**DEMO_SETTINGS)
+    check_model_source(model_name_or_path)
+    return load_grm_config(model_name_or_path)
+
+
+def check_model_source(name: str | os.PathLike, what: str = "model") -> None:
+    """Fail fast and clearly when ``name`` is neither a local directory nor a Hub model.
+
+    A local-looking path that does not exist is reported at once. A Hub id is looked up in the local cache when
+    ``HF_HUB_OFFLINE`` is set, else asked of the Hub once (no retries): a mistyped id is "no such directory or Hub
+    model", an unreachable Hub says so and points at ``HF_HUB_OFFLINE``.
+    """
+    from huggingface_hub import constants, model_info, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
+    from huggingface_hub.utils import validate_repo_id
+
+    name = str(name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return
+    if path.exists():
+        raise NotADirectoryError(f"{what} {name!r} is a file; give a model directory or a Hub model id")
+    missing = f"no such directory or Hub model: {name}"
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        raise FileNotFoundError(missing) from None
+    if name.startswith((".", "~")) or name.endswith("/"):
+        raise FileNotFoundError(missing)
+    if constants.HF_HUB_OFFLINE:
+        cached = try_to_load_from_cache(name, "config.json")
+        if not isinstance(cached, str):
+            raise FileNotFoundError(
+                f"{missing} (HF_HUB_OFFLINE is set and the local Hub cache does not hold it; unset HF_HUB_OFFLINE "
+                "to download it)"
+            )
+        return
+    try:
+        model_info(name, timeout=10)
+    except GatedRepoError:
+        return  # exists; from_pretrained reports the access problem with its own message
+    except RepositoryNotFoundError:
+        raise FileNotFoundError(missing) from None
+    except Exception as err:  # network errors of whatever HTTP client huggingface_hub uses
+        if isinstance(try_to_load_from_cache(name, "config.json"), str):
+            return  # the Hub is unreachable but the cache holds it: loading works offline
+        raise ConnectionError(
+            f"{name} is not a local directory and the Hugging Face Hub could not be reached to look it up "
+            f"({type(err).__name__}: {err}); check the name, or set HF_HUB_OFFLINE=1 to use only local files"
+        ) from None
 
 
 def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLike, **kwargs):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -16,9 +15,10 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from ..backends.transformers_backend import TransformersBackend
 from ..protocol.inputs import GRMInput, to_inputs
 from ..protocol.meta import render_meta_input
-from ..protocol.parsing import parse_output
+from ..protocol.parsing import ParseStatus, parse_output
+from ..protocol.seeding import derive_rng, derive_seed
 from ..protocol.template import PRINCIPLES_MODES, build_messages
-from ..protocol.voting import make_orders, map_back, vote
+from ..protocol.voting import ORDER_STRATEGIES, make_orders, map_back, vote
 from .configuration_grm import GRMConfig
 from .meta_rm import MetaScorer, as_meta_scorer
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class GRMSample:
     """One sampled judgement. ``scores`` are in the ORIGINAL response order; ``order[p]`` is the original index of
-    the response shown at position ``p``. ``status`` is ``"ok"`` or the parse failure reason."""
+    the response shown at position ``p``. ``status`` is ``"ok"`` or the failure reason, explained by ``detail``."""
 
     order: list[int]
     text: str
@@ -39,11 +39,14 @@ class GRMSample:
     finish_reason: str
     meta_score: float | None = None
     used: bool = False
+    detail: str = ""
 
 
 @dataclass
 class GRMResult:
-    """Voted result for one input. ``scores``/``best`` are ``None`` when no sample could be parsed (see ``error``)."""
+    """Voted result for one input. ``scores`` are sums over the samples that were used (a range of
+    ``used * min .. used * max``); ``scores``/``best`` are ``None`` when no sample could be parsed (see ``error``).
+    ``tied`` lists the responses that shared the top sum when ``best`` was picked by the seeded random tie-break."""
 
     scores: list[int] | None
     best: int | None
@@ -52,15 +55,75 @@ class GRMResult:
     failures: dict[str, int]
     samples: list[GRMSample] | None = None
     error: str | None = None
+    tied: list[int] = dataclasses.field(default_factory=list)
+    num_used: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def _seeded(seed: int | None, *parts: Any) -> random.Random:
-    if seed is None:
-        return random.Random()
-    return random.Random(":".join(str(p) for p in (seed, *parts)))
+@dataclass
+class ScoreSettings:
+    """The resolved, validated settings of one scoring call (defaults taken from a :class:`GRMConfig`)."""
+
+    num_samples: int
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    order_strategy: str
+    principles_mode: str | None
+    k_meta: int | None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def resolve_score_settings(
+    config: GRMConfig,
+    *,
+    has_meta_rm: bool,
+    num_samples: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_new_tokens: int | None = None,
+    order_strategy: str | None = None,
+    principles_mode: str | None = None,
+    k_meta: int | None = None,
+) -> ScoreSettings:
+    """Fill unset values from ``config`` and check them all; needs no model, so callers can check before loading.
+
+    Temperature defaults to the config's (0.5) when k > 1 and to greedy (0) when k = 1.
+    """
+    k = config.num_samples if num_samples is None else num_samples
+    if not _is_int(k) or k < 1:
+        raise ValueError(f"num_samples must be an integer >= 1, got {k!r}")
+    if k_meta is None:
+        k_meta = config.k_meta if has_meta_rm else None
+    elif not has_meta_rm:
+        raise ValueError("k_meta was given but there is no meta_rm to rank the samples")
+    if k_meta is not None and (not _is_int(k_meta) or not 1 <= k_meta <= k):
+        raise ValueError(f"k_meta must be an integer in 1..{k} (num_samples), got {k_meta!r}")
+    if temperature is None:
+        temperature = config.temperature if k > 1 else 0.0
+    if not _is_number(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+    top_p = config.top_p if top_p is None else top_p
+    if not _is_number(top_p) or not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be a number in (0, 1], got {top_p!r}")
+    max_new_tokens = config.max_new_tokens if max_new_tokens is None else max_new_tokens
+    if not _is_int(max_new_tokens) or max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
+    strategy = order_strategy or config.order_strategy
+    if strategy not in ORDER_STRATEGIES:
+        raise ValueError(f"order_strategy must be one of {ORDER_STRATEGIES}, got {strategy!r}")
+    if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
+        raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
+    return ScoreSettings(k, float(temperature), float(top_p), max_new_tokens, strategy, principles_mode, k_meta)
 
 
 class GRMForPointwiseScoring:
@@ -174,49 +237,63 @@ class GRMForPointwiseScoring:
         principles_mode: str | None = None,
         hints: Sequence[int | None] | None = None,
         binary_single: bool = False,
-        progress: bool = False,
+        sample_start: Sequence[int] | None = None,
+        progress: bool | Callable[[float], None] = False,
     ) -> list[list[GRMSample]]:
         """Sample and parse one judgement per order, for every item, in one batched generation.
 
         Samples of an item that see the same order share one prompt, whose prefill is computed once. ``hints`` are
         original indices of the best response (hinted sampling); ``binary_single`` uses the 0/1 variant for n = 1.
+        Sample ``j`` of an item is seeded by ``(seed, the item's fingerprint, sample_start[item] + j)`` alone, so
+        it does not depend on the other items, the batching, or where a resumed run restarts (``sample_start``:
+        how many samples of each item an earlier call already drew). ``progress``: a bar, or a callback that gets
+        finished work in samples.
         """
         if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
+        if sample_start is not None and len(sample_start) != len(items):
+            raise ValueError(f"{len(items)} items but {len(sample_start)} sample_start values")
         groups = group_samples(items, orders, hints)
         prompts = [self.render_prompt(items[g.item], g.order, principles_mode, g.hint, binary_single) for g in groups]
         counts = [len(g.samples) for g in groups]
-        slots = [(g.item, g.samples) for g in groups]
         prompt_ids = self.backend.encode(prompts)
-        self._check_context(prompt_ids, slots, max_new_tokens)
+        self._check_context(prompt_ids, groups, max_new_tokens)
+        seeds = None
+        if seed is not None:
+            keys = [it.fingerprint for it in items]
+            starts = sample_start or [0] * len(items)
+            seeds = [
+                [derive_seed(seed, keys[g.item], "sample", starts[g.item] + s) for s in g.samples] for g in groups
+            ]
         generations = self.backend.generate(
             prompts,
             counts,
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             top_p=self.config.top_p if top_p is None else top_p,
-            seed=seed,
+            seeds=seeds,
             progress=progress,
             prompt_ids=prompt_ids,
         )
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
-        for (b, sample_ids), gens in zip(slots, generations):
-            for s, gen in zip(sample_ids, gens):
-                samples[b][s] = parse_sample(
-                    self.config, items[b], orders[b][s], gen.text, gen.finish_reason, binary_single
+        for g, gens in zip(groups, generations):
+            for s, gen in zip(g.samples, gens):
+                samples[g.item][s] = parse_sample(
+                    self.config, items[g.item], g.order, gen.text, gen.finish_reason, binary_single, max_new_tokens
                 )
         return samples  # type: ignore[return-value]
 
-    def _check_context(self, prompt_ids, slots, max_new_tokens: int) -> None:
+    def _check_context(self, prompt_ids, groups: Sequence[SampleGroup], max_new_tokens: int) -> None:
         limit = self.backend.max_context
         if limit is None:
             return
-        for ids, (b, _) in zip(prompt_ids, slots):
+        for ids, g in zip(prompt_ids, groups):
             if len(ids) + max_new_tokens > limit:
                 raise ValueError(
-                    f"Input {b} does not fit the model's context: its prompt has {len(ids)} tokens and the judgement "
-                    f"needs up to {max_new_tokens} more (max_new_tokens), over the limit of {limit}. Shorten the "
-                    "prompt or responses, or lower max_new_tokens; nothing is cut off, since the scores come last."
+                    f"Input {g.item} does not fit the model's context: its prompt has {len(ids)} tokens and the "
+                    f"judgement needs up to {max_new_tokens} more (max_new_tokens), over the limit of {limit}. "
+                    "Shorten the prompt or responses, or lower max_new_tokens; nothing is cut off, since the scores "
+                    "come last."
                 )
 
     # --------------------------------------------------------------------------------------------------- scoring
@@ -250,49 +327,44 @@ class GRMForPointwiseScoring:
             A :class:`GRMResult` for a single input, else a list of them.
         """
         items, single = to_inputs(inputs)
-        k = self.config.num_samples if num_samples is None else num_samples
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"num_samples must be an integer >= 1, got {k!r}")
         scorer = as_meta_scorer(meta_rm) if meta_rm is not None else self.meta_rm
-        if k_meta is None:
-            k_meta = self.config.k_meta
-        if k_meta is not None:
-            if scorer is None:
-                raise ValueError("k_meta was given but there is no meta_rm to rank the samples")
-            if not isinstance(k_meta, int) or not 1 <= k_meta <= k:
-                raise ValueError(f"k_meta must be an integer in 1..{k} (num_samples), got {k_meta!r}")
-        if temperature is None:
-            temperature = self.config.temperature if k > 1 else 0.0
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
-        if max_new_tokens is None:
-            max_new_tokens = self.config.max_new_tokens
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
-        strategy = order_strategy or self.config.order_strategy
+        settings = resolve_score_settings(
+            self.config,
+            has_meta_rm=scorer is not None,
+            num_samples=num_samples,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            order_strategy=order_strategy,
+            principles_mode=principles_mode,
+            k_meta=k_meta,
+        )
+        k = settings.num_samples
+        keys = [it.fingerprint for it in items]
         orders = [
-            make_orders(len(it.responses), k, strategy, _seeded(seed, b, "orders")) for b, it in enumerate(items)
+            make_orders(len(it.responses), k, settings.order_strategy, derive_rng(seed, key, "orders"))
+            for it, key in zip(items, keys)
         ]
         samples = self.sample_judgements(
             items,
             orders,
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_new_tokens=settings.max_new_tokens,
             seed=seed,
-            principles_mode=principles_mode,
+            principles_mode=settings.principles_mode,
             progress=progress,
         )
         if scorer is not None:
             self._meta_score(scorer, items, samples)
         results = []
-        for b, item_samples in enumerate(samples):
+        for key, item_samples in zip(keys, samples):
             metas = [s.meta_score if s.meta_score is not None else float("-inf") for s in item_samples]
             v = vote(
                 [s.scores for s in item_samples],
-                _seeded(seed, b, "tie"),
+                derive_rng(seed, key, "tie"),
                 meta_scores=metas if scorer is not None else None,
-                k_meta=k_meta if k_meta is not None else max(1, k // 2),
+                k_meta=settings.k_meta if settings.k_meta is not None else max(1, k // 2),
             )
             for i in v.used:
                 item_samples[i].used = True
@@ -300,9 +372,22 @@ class GRMForPointwiseScoring:
             error = None
             if v.scores is None:
                 error = f"none of the {k} sample(s) could be parsed ({dict(failures)})"
+                if failures.get(ParseStatus.TRUNCATED.value):
+                    error += (
+                        f"; {failures[ParseStatus.TRUNCATED.value]} were cut off at max_new_tokens="
+                        f"{settings.max_new_tokens} before their score line: raise max_new_tokens"
+                    )
             results.append(
                 GRMResult(
-                    v.scores, v.best, k, v.num_failed, dict(failures), item_samples if return_samples else None, error
+                    v.scores,
+                    v.best,
+                    k,
+                    v.num_failed,
+                    dict(failures),
+                    item_samples if return_samples else None,
+                    error,
+                    tied=v.tied,
+                    num_used=len(v.used),
                 )
             )
         unscored = sum(r.scores is None for r in results)
@@ -394,13 +479,22 @@ def parse_sample(
     text: str,
     finish_reason: str,
     binary_single: bool = False,
+    max_new_tokens: int | None = None,
 ) -> GRMSample:
-    """Parse one generated judgement of ``item`` shown in ``order``; its scores are mapped back to original order."""
+    """Parse one generated judgement of ``item`` shown in ``order``; its scores are mapped back to original order.
+
+    A judgement that failed to parse because the length budget cut it off (``finish_reason == "length"`` before a
+    complete score box) is reported as ``truncated``."""
     order = list(order)
     shown = [item.responses[i] for i in order]
     parsed = parse_output(text, len(order), item_score_range(config, item, binary_single), shown)
     scores = map_back(parsed.scores, order) if parsed.ok else None
-    return GRMSample(order, text, parsed.status.value, parsed.principles, parsed.critique, scores, finish_reason)
+    status, detail = parsed.status.value, parsed.detail
+    if finish_reason == "length" and parsed.status in (ParseStatus.NO_BOX, ParseStatus.QUOTED_BOX):
+        budget = f"max_new_tokens={max_new_tokens}" if max_new_tokens else "max_new_tokens"
+        status = ParseStatus.TRUNCATED.value
+        detail = f"the judgement was cut off at {budget} before its score line; raise max_new_tokens"
+    return GRMSample(order, text, status, parsed.principles, parsed.critique, scores, finish_reason, detail=detail)
 
 
 def apply_chat_template(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> str:

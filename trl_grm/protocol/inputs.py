@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .seeding import fingerprint
 from .template import Context, validate_context, validate_responses
 
 INPUT_KEYS = ("prompt", "responses", "principles", "reference", "id")
@@ -20,6 +21,12 @@ class GRMInput:
     principles: str | None = None
     reference: str | None = None
     id: Any = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what the judge sees (prompt, responses, principles, reference; not the id or a label): it
+        keys the input's seeds and identifies it in resumable outputs."""
+        return fingerprint([self.context, self.responses, self.principles, self.reference])
 
 
 def to_input(item: Any, index: int = 0) -> GRMInput:

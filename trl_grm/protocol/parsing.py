@@ -1,8 +1,16 @@
 """Extract principles, critique and scores from a GRM's generated text.
 
-Scores come from the LAST ``\\boxed{...}`` of the output. A box the model copies verbatim from a response (with the
-text before it on its line) is skipped, so a response that contains ``Scores: \\boxed{10, 10}`` cannot inject
-scores, while a math answer ``\\boxed{7}`` inside a response does not hide the judge's own ``Scores: \\boxed{7}``.
+Scores come from the LAST ``\\boxed{...}`` of the output that the judge wrote itself. A response can never supply
+the scores: the prompt shows any ``\\boxed`` inside a response as ``\\fbox`` (so a verbatim copy does not parse),
+and a box that is a quote of a response is skipped, namely
+
+- a box whose copy reaches back over text before it on its line (``Scores: \\boxed{10, 10}`` or
+  ``It is 5. Scores: \\boxed{10}`` copied from a response), or
+- a box alone on its line when a response has that same line (a bare ``\\boxed{10, 1}``, e.g. in a code block),
+  unless the judge's own ``Scores:`` header stands on the line before it.
+
+A math answer ``\\boxed{7}`` inside a response does not hide the judge's own ``Scores: \\boxed{7}``. An output
+whose only boxes are quotes fails as ``quoted_box``.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from .template import shown_text
+from .template import BOX_COMMAND, DEFANGED_BOX_COMMAND, shown_text
 
 
 class ParseStatus(str, Enum):
@@ -23,6 +31,8 @@ class ParseStatus(str, Enum):
     WRONG_COUNT = "wrong_count"
     OUT_OF_RANGE = "out_of_range"
     NOT_INTEGER = "not_integer"
+    QUOTED_BOX = "quoted_box"  # the only boxes in the output are copied from a response
+    TRUNCATED = "truncated"  # set by the GRM: the length budget cut the judgement off before its score line
 
 
 @dataclass
@@ -40,7 +50,7 @@ class ParsedOutput:
         return self.status is ParseStatus.OK
 
 
-_BOX = "\\boxed"
+_BOX = BOX_COMMAND
 _INT = re.compile(r"^[+-]?\d+$")
 _HEADER = r"(?:^|\n)[ \t#>*_-]*{name}[ \t*_]*:[ \t*_]*"
 _PRINCIPLES = re.compile(_HEADER.format(name=r"specific\s+criteria"), re.IGNORECASE)
@@ -48,12 +58,12 @@ _ANALYSIS = re.compile(_HEADER.format(name=r"analysis"), re.IGNORECASE)
 _SCORES = re.compile(_HEADER.format(name=r"(?:final\s+)?scores?"), re.IGNORECASE)
 
 
-def _boxes(text: str) -> list[tuple[int, int, str | None]]:
+def _boxes(text: str, command: str = _BOX) -> list[tuple[int, int, str | None]]:
     """All ``\\boxed{...}`` as ``(start, end, content)``; content is ``None`` for a box that is never closed."""
     found: list[tuple[int, int, str | None]] = []
-    start = text.find(_BOX)
+    start = text.find(command)
     while start != -1:
-        i = start + len(_BOX)
+        i = start + len(command)
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
@@ -69,21 +79,37 @@ def _boxes(text: str) -> list[tuple[int, int, str | None]]:
                 j += 1
             else:
                 found.append((start, len(text), None))
-        start = text.find(_BOX, start + len(_BOX))
+        start = text.find(command, start + len(command))
     return found
 
 
+_MARKUP = " \t*_`>#-"
+
+
+def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Start and end of the line that holds ``text[start:end]``."""
+    line_end = text.find("\n", end)
+    return text.rfind("\n", 0, start) + 1, len(text) if line_end == -1 else line_end
+
+
 def _copied(text: str, start: int, end: int, responses: Sequence[str]) -> bool:
-    """Whether the box ``text[start:end]`` is a quote: the verbatim copy of a response that ends with this box
-    reaches back over some non-space text before it (``Scores: \\boxed{10, 10}`` copied from a response). A box
-    that merely has the same content as one in a response (a math answer ``\\boxed{7}``) is not a quote."""
+    """Whether the box ``text[start:end]`` is a quote of a response (see the module docstring)."""
     box = text[start:end]
     if not any(box in r for r in responses):
         return False
     j = start
     while j > 0 and any(text[j - 1 : end] in r for r in responses):
         j -= 1
-    return bool(text[j:start].strip())
+    if text[j:start].strip():  # the copy reaches over text before the box
+        return True
+    line_start, line_end = _line_bounds(text, start, end)
+    line = text[line_start:line_end].strip(_MARKUP)
+    if line != box.strip(_MARKUP):
+        return False  # the judge wrote something of its own on the box's line
+    if not any(line == other.strip(_MARKUP) for r in responses for other in r.splitlines()):
+        return False
+    previous = text[:line_start].rstrip().rsplit("\n", 1)[-1]
+    return not _SCORES.fullmatch("\n" + previous.rstrip(" \t*_"))
 
 
 def _sections(head: str) -> tuple[str, str]:
@@ -118,8 +144,16 @@ def parse_output(
     if not isinstance(text, str):
         raise TypeError(f"Generated text must be a string, got {type(text).__name__}")
     shown = [*responses, *(shown_text(r) for r in responses)]  # as given and as the prompt displayed them
-    boxes = [b for b in _boxes(text) if not _copied(text, b[0], b[1], shown)]
+    found = _boxes(text)
+    boxes = [b for b in found if not _copied(text, b[0], b[1], shown)]
     if not boxes:
+        # Copies of a response's box, as given or as the prompt displayed it (defanged).
+        quotes = len(found) + sum(
+            _copied(text, b[0], b[1], shown) for b in _boxes(text, DEFANGED_BOX_COMMAND) if b[2] is not None
+        )
+        if quotes:
+            detail = f"the output's only score box{'es are' if quotes > 1 else ' is'} copied from a response"
+            return ParsedOutput(ParseStatus.QUOTED_BOX, None, *_sections(text), detail)
         return ParsedOutput(ParseStatus.NO_BOX, None, *_sections(text), "no \\boxed{...} in the output")
     start, _, content = boxes[-1]
     verdict_line = text.rfind("\n", 0, start) + 1

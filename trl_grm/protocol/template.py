@@ -147,9 +147,16 @@ def render_context(context: Context) -> str:
     return "\n\n".join(f"{names[m['role']]}: {m['content']}" for m in context)
 
 
+# How a ``\boxed`` in a displayed text is shown: LaTeX's other box command, which reads the same to a judge but is
+# not a score box, so that a judge that copies a response cannot copy a parseable verdict.
+BOX_COMMAND = "\\boxed"
+DEFANGED_BOX_COMMAND = "\\fbox"
+
+
 def shown_text(text: str) -> str:
-    """Text as the prompt displays it: a response must not be able to close its own block or open another one."""
-    return text.replace("[[", "[ [").replace("]]", "] ]")
+    """Text as the prompt displays it: a response must not be able to close its own block or open another one, and
+    any ``\\boxed`` in it is shown as ``\\fbox`` (a verdict can only come from the judge)."""
+    return text.replace("[[", "[ [").replace("]]", "] ]").replace(BOX_COMMAND, DEFANGED_BOX_COMMAND)
 
 
 def render_hint(template: GRMTemplate, position: int, n: int, score_range: tuple[int, int] = (1, 10)) -> str:

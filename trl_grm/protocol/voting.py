@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 OrderStrategy = Literal["random", "balanced", "fixed"]
@@ -62,12 +62,14 @@ def pick_best(scores: Sequence[float], rng: random.Random) -> int:
 
 @dataclass
 class Vote:
-    """Voting outcome. ``scores`` and ``best`` are ``None`` when no sample could be used."""
+    """Voting outcome. ``scores`` and ``best`` are ``None`` when no sample could be used. ``tied`` lists the
+    responses that shared the top total when ``best`` was picked by the random tie-break (else it is empty)."""
 
     scores: list[int] | None
     best: int | None
     used: list[int]
     num_failed: int
+    tied: list[int] = field(default_factory=list)
 
 
 def vote(
@@ -96,4 +98,5 @@ def vote(
         return Vote(None, None, [], num_failed)
     n = len(sample_scores[valid[0]])
     totals = [sum(sample_scores[i][j] for i in valid) for j in range(n)]
-    return Vote(totals, pick_best(totals, rng), valid, num_failed)
+    tied = [j for j, t in enumerate(totals) if t == max(totals)]
+    return Vote(totals, pick_best(totals, rng), valid, num_failed, tied if len(tied) > 1 else [])

@@ -33,3 +33,32 @@ def append_records(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def parse_json_or_jsonl(text: str, source: str) -> tuple[Any, bool]:
+    """A JSON document, or JSON lines when the text is not one document but its first line is JSON on its own.
+
+    Returns the data and whether it was JSON lines. Syntax errors name ``source`` and the real line and column.
+    """
+    if not text.strip():
+        raise ValueError(f"{source} is empty")
+    try:
+        return json.loads(text), False
+    except json.JSONDecodeError as whole:
+        first = next(line for line in text.splitlines() if line.strip())
+        try:
+            json.loads(first)
+        except json.JSONDecodeError:  # not JSON lines either: report where the JSON document breaks
+            raise ValueError(
+                f"{source}: invalid JSON at line {whole.lineno}, column {whole.colno}: {whole.msg}"
+            ) from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(
+                    f"{source}: line {number} is not valid JSON (column {err.colno}: {err.msg})"
+                ) from None
+    return rows, True

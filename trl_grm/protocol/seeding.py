@@ -1,0 +1,35 @@
+"""Seeds that depend only on the seed and the input itself, never on the rest of a call.
+
+An input's response orders, the sampling noise of each of its samples and its tie-break are drawn from generators
+keyed by ``(seed, fingerprint of the input, purpose, sample index)``. The same input therefore gets the same samples
+alone or in a list, at any position, with any batch size, and across a resumed run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from typing import Any
+
+
+def fingerprint(obj: Any) -> str:
+    """A stable hex digest of a JSON-serialisable object (dict keys sorted)."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _key(seed: int, parts: tuple[Any, ...]) -> bytes:
+    return ":".join(str(p) for p in (seed, *parts)).encode("utf-8")
+
+
+def derive_rng(seed: int | None, *parts: Any) -> random.Random:
+    """A ``random.Random`` keyed by ``(seed, *parts)``; unseeded when ``seed`` is ``None``."""
+    if seed is None:
+        return random.Random()
+    return random.Random(_key(seed, parts).decode("utf-8"))
+
+
+def derive_seed(seed: int, *parts: Any) -> int:
+    """A 63-bit integer seed keyed by ``(seed, *parts)`` (for per-sample torch / engine generators)."""
+    return int.from_bytes(hashlib.sha256(_key(seed, parts)).digest()[:8], "big") >> 1

@@ -1,0 +1,13 @@
+"""Progress bars for long sampling work, counted in samples (fractions while a batch decodes)."""
+
+from __future__ import annotations
+
+from tqdm.auto import tqdm
+
+# ``n`` is a float while a batch decodes: show it with one decimal.
+SAMPLE_BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]"
+
+
+def sample_bar(total: float, *, desc: str = "Sampling", initial: float = 0, disable: bool | None = False) -> tqdm:
+    """A tqdm bar over samples whose count moves while a batch decodes, with an ETA."""
+    return tqdm(total=total, initial=initial, desc=desc, unit="sample", bar_format=SAMPLE_BAR_FORMAT, disable=disable)
