@@ -41,8 +41,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig  
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from trl_grm.modeling.configuration_grm import GRMConfig  # noqa: E402
-from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring, _seeded, load_grm_config  # noqa: E402
+from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring, load_grm_config  # noqa: E402
 from trl_grm.protocol.inputs import to_inputs  # noqa: E402
+from trl_grm.protocol.seeding import derive_rng  # noqa: E402
 from trl_grm.protocol.voting import make_orders  # noqa: E402
 from trl_grm.testing import TINY_TEMPLATE, build_tiny_model  # noqa: E402
 
@@ -157,11 +158,11 @@ class Run:
 
 
 def rows_and_prompts(grm, items, k, strategy, seed):
-    """The exact (b, s, prompt text) rows that ``grm.score`` builds: same orders (make_orders + _seeded), same
+    """The exact (b, s, prompt text) rows that ``grm.score`` builds: same orders (make_orders + derive_rng), same
     render_prompt."""
     rows = []
     for b, item in enumerate(items):
-        orders = make_orders(len(item.responses), k, strategy, _seeded(seed, b, "orders"))
+        orders = make_orders(len(item.responses), k, strategy, derive_rng(seed, item.fingerprint, "orders"))
         cache = {}
         for s, order in enumerate(orders):
             key = tuple(order)

@@ -447,3 +447,19 @@ def test_pretty_report_labels_ties_failures_agreement_and_numbering():
         "Summary: 2 of 3 samples parsed (failures: 1 truncated); each sample's own best: Reply 2 x1, Reply 1 x1; "
         "its position as shown: 1st x2"
     )
+
+
+def test_the_demo_model_says_what_it_is(judge_dir, capsys, monkeypatch):
+    """With the embedded demo GRM, one line says it is the 135M demonstration model (here the tiny judge stands in
+    for it, so that the test needs no SmolLM2)."""
+    import trl_grm.modeling.default_model as default_model
+
+    monkeypatch.setattr(default_model, "is_default_grm", lambda name: True)
+    argv = ["score", "--model_name_or_path", judge_dir, "--prompt", "q", "--responses", "a", "b", "--num_samples", "1"]
+    assert main([*argv, "--pretty"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("Note: this is the embedded 135M demonstration GRM")
+    assert "What a 135M model can and cannot judge" in out
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "135M demonstration GRM" in captured.err and json.loads(captured.out)["num_samples"] == 1

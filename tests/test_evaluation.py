@@ -352,3 +352,26 @@ def test_evaluate_passes_principles_mode_and_reference_through(tmp_path):
     assert [it.reference for it in judge.items] == ["ref 0", "ref 1", "ref 2"]
     saved = json.loads((tmp_path / "samples" / "settings.json").read_text())
     assert saved["principles_mode"] == "none"
+
+
+def test_sampling_progress_moves_while_a_batch_decodes(judge_dir, tmp_path, monkeypatch):
+    """Issue 9, defect 15: one batched call holding all the work still moves the bar, in fractions of a sample."""
+    import trl_grm.evaluation.harness as harness
+    from trl_grm import GRMForPointwiseScoring
+
+    updates: list[float] = []
+    make_bar = harness.sample_bar
+
+    def recording_bar(*args, **kwargs):
+        bar = make_bar(*args, **{**kwargs, "disable": False})
+        update = bar.update
+        bar.update = lambda n=1: (updates.append(n), update(n))[1]
+        return bar
+
+    monkeypatch.setattr(harness, "sample_bar", recording_bar)
+    judge = GRMForPointwiseScoring.from_pretrained(judge_dir)
+    examples = [_pair(i, "s") for i in range(2)]
+    cache = SampleCache(tmp_path, {"model": "tiny"})
+    cache.fill(judge, examples, 3, temperature=1.0, max_new_tokens=48, principles_mode=None, seed=0, batch_size=64)
+    assert sum(updates) == pytest.approx(6.0)  # 2 examples x 3 samples, in one sampling call
+    assert len([u for u in updates if 0 < u < 1]) >= 5  # it moved many times inside that one call

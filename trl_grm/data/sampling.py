@@ -20,6 +20,7 @@ from ..modeling.configuration_grm import GRMConfig
 from ..modeling.modeling_grm import GRMSample
 from ..protocol.inputs import GRMInput
 from ..protocol.rules import is_correct
+from ..protocol.seeding import SEEDING_VERSION
 from ..protocol.voting import make_orders
 from ..utils.jsonl import append_records, read_finished
 
@@ -89,6 +90,7 @@ class LabelledSampling:
             "max_new_tokens": max_new_tokens,
             "binary_single": binary_single,
             "seed": seed,
+            "seeding": SEEDING_VERSION,
         }
         self.batch_size = batch_size
 

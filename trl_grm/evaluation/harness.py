@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..data.formats import LabeledInput, LoadReport, load_preference_data
 from ..protocol.meta import render_meta_input
+from ..protocol.seeding import SEEDING_VERSION
 from ..protocol.voting import make_orders
 from ..utils.jsonl import append_records, read_finished
 from ..utils.progress import sample_bar
@@ -523,6 +524,7 @@ def evaluate(
         "max_new_tokens": max_new_tokens,
         "principles_mode": settings.principles_mode,
         "seed": settings.seed,
+        "seeding": SEEDING_VERSION,
     }
     os.makedirs(output_dir, exist_ok=True)
     cache = SampleCache(os.path.join(output_dir, "samples"), {**common, "temperature": settings.temperature})

@@ -12,6 +12,10 @@ import json
 import random
 from typing import Any
 
+# Stored with resumable sample caches: bumped whenever the derivation of orders or sample seeds changes, so that a
+# cache is never extended with samples drawn under another scheme. 2: per-sample seeds (before: one per batch).
+SEEDING_VERSION = 2
+
 
 def fingerprint(obj: Any) -> str:
     """A stable hex digest of a JSON-serialisable object (dict keys sorted)."""
