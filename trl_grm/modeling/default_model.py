@@ -16,7 +16,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +164,28 @@ def _ensure_grm_config(model_dir: Path) -> None:
         GRMConfig(**DEMO_SETTINGS).save_pretrained(model_dir)
 
 
+def _build_atomically(model_dir: Path, build: Callable[[Path], dict[str, Any]]) -> None:
+    """Build ``model_dir`` in a sibling temporary folder (same filesystem) and rename it into place only once
+    complete, with its completion marker, so that a crash never leaves a folder that looks finished."""
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.tmp-", dir=model_dir.parent))
+    try:
+        marker = {"format_version": _FORMAT_VERSION, **build(tmp_dir)}
+        (tmp_dir / _MARKER).write_text(json.dumps(marker, indent=2))
+        _make_world_readable(tmp_dir)
+        if model_dir.exists() and not _is_complete(model_dir):
+            logger.warning("Removing incomplete or outdated build at %s", model_dir)
+            shutil.rmtree(model_dir)
+        try:
+            os.replace(tmp_dir, model_dir)
+        except OSError:
+            # Another process finished first; keep its result if it is complete.
+            if not _is_complete(model_dir):
+                raise
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
 def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
     """Return a local directory holding SmolLM2-135M-Instruct as a plain transformers checkpoint.
 
@@ -176,34 +200,15 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
         return model_dir
 
     gguf_path = find_smollm2_gguf()
-    root.mkdir(parents=True, exist_ok=True)
     logger.info("Converting %s into a transformers checkpoint at %s", gguf_path, model_dir)
     start = time.perf_counter()
-    # Convert into a sibling temp dir (same filesystem) and rename it into place only once complete, so that a crash
-    # never leaves a directory that looks finished.
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_MODEL_NAME}.tmp-", dir=root))
-    try:
+
+    def convert(tmp_dir: Path) -> dict:
         _convert(gguf_path, tmp_dir)
         _ensure_grm_config(tmp_dir)
-        marker = {
-            "format_version": _FORMAT_VERSION,
-            "source": str(gguf_path),
-            "source_size": gguf_path.stat().st_size,
-            "created": time.time(),
-        }
-        (tmp_dir / _MARKER).write_text(json.dumps(marker, indent=2))
-        _make_world_readable(tmp_dir)
-        if model_dir.exists() and not _is_complete(model_dir):
-            logger.warning("Removing incomplete or outdated conversion at %s", model_dir)
-            shutil.rmtree(model_dir)
-        try:
-            os.replace(tmp_dir, model_dir)
-        except OSError:
-            # Another process finished first; keep its result if it is complete.
-            if not _is_complete(model_dir):
-                raise
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        return {"source": str(gguf_path), "source_size": gguf_path.stat().st_size, "created": time.time()}
+
+    _build_atomically(model_dir, convert)
     logger.info("Converted %s in %.1f s", DEFAULT_MODEL_NAME, time.perf_counter() - start)
     return model_dir
 
@@ -246,26 +251,15 @@ def default_grm_path(cache_dir: str | os.PathLike | None = None) -> Path:
     digest = default_grm_digest()
     if digest == "base":
         return base
-    root = _cache_root(cache_dir)
-    model_dir = root / f"{DEFAULT_GRM_NAME}-{digest}"
+    model_dir = _cache_root(cache_dir) / f"{DEFAULT_GRM_NAME}-{digest}"
     if _is_complete(model_dir):
         return model_dir
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_GRM_NAME}.tmp-", dir=root))
-    try:
-        grm = load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR)
-        grm.save_pretrained(tmp_dir)
-        marker = {"format_version": _FORMAT_VERSION, "base": str(base), "adapter_digest": digest}
-        (tmp_dir / _MARKER).write_text(json.dumps(marker, indent=2))
-        _make_world_readable(tmp_dir)
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        try:
-            os.replace(tmp_dir, model_dir)
-        except OSError:
-            if not _is_complete(model_dir):
-                raise
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    def merge(tmp_dir: Path) -> dict:
+        load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR).save_pretrained(tmp_dir)
+        return {"base": str(base), "adapter_digest": digest}
+
+    _build_atomically(model_dir, merge)
     return model_dir
 
 
