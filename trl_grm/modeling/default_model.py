@@ -200,7 +200,7 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
         return model_dir
 
     gguf_path = find_smollm2_gguf()
-    logger.info("Converting %s into a transformers checkpoint at %s", gguf_path, model_dir)
+    logger.warning("First use: converting %s into a transformers checkpoint at %s (once)", gguf_path, model_dir)
     start = time.perf_counter()
 
     def convert(tmp_dir: Path) -> dict:
@@ -254,6 +254,8 @@ def default_grm_path(cache_dir: str | os.PathLike | None = None) -> Path:
     model_dir = _cache_root(cache_dir) / f"{DEFAULT_GRM_NAME}-{digest}"
     if _is_complete(model_dir):
         return model_dir
+
+    logger.warning("First use: merging the default GRM's LoRA adapter into %s (once)", model_dir)
 
     def merge(tmp_dir: Path) -> dict:
         load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR).save_pretrained(tmp_dir)
