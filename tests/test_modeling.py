@@ -279,8 +279,8 @@ def test_constructor_type_checks(judge):
 def _echo_backend(grm, make_text):
     """Replace generation by a function of the prompt: the 'model' writes ``make_text(prompt)`` and is cut off."""
 
-    def generate(prompts, counts, **kwargs):
-        return [[Generation(make_text(p), "length", 10)] * c for p, c in zip(prompts, counts)]
+    def generate(messages, counts, sampling, **kwargs):
+        return [[Generation(make_text(m[-1]["content"]), "length", 10)] * c for m, c in zip(messages, counts)]
 
     grm.backend.generate = generate
     return grm
@@ -327,8 +327,8 @@ def test_an_echoed_bare_box_is_a_quoted_box_not_a_verdict(judge, evil, undo_defa
 
     grm = GRMForPointwiseScoring(judge.model, judge.tokenizer, judge.config)
 
-    def generate(prompts, counts, **kwargs):
-        return [[Generation(echo(p), "stop", 10)] * c for p, c in zip(prompts, counts)]
+    def generate(messages, counts, sampling, **kwargs):
+        return [[Generation(echo(m[-1]["content"]), "stop", 10)] * c for m, c in zip(messages, counts)]
 
     grm.backend.generate = generate
     result = grm.score({"prompt": PROMPT, "responses": ["Four.", evil]}, num_samples=2, order_strategy="fixed")
@@ -484,7 +484,7 @@ def test_shared_prefill_greedy_equals_plain_generate(
 ):
     model, tokenizer = random_lm
     backend = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size, share_prefill=share_prefill)
-    generations = backend.generate(PREFILL_PROMPTS, PREFILL_COUNTS, max_new_tokens=10, temperature=0.0)
+    generations = backend.generate_prompts(PREFILL_PROMPTS, PREFILL_COUNTS, max_new_tokens=10, temperature=0.0)
     assert [len(g) for g in generations] == PREFILL_COUNTS
     texts = [[g.text for g in group] for group in generations]
     assert texts == [[ref] * c for ref, c in zip(reference_continuations, PREFILL_COUNTS)]
@@ -511,7 +511,7 @@ def test_prefill_token_stats_are_exact_and_smaller_with_sharing(random_lm, max_b
     stats = {}
     for share in (True, False):
         backend = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size, share_prefill=share)
-        backend.generate(PREFILL_PROMPTS, PREFILL_COUNTS, max_new_tokens=3, temperature=0.0)
+        backend.generate_prompts(PREFILL_PROMPTS, PREFILL_COUNTS, max_new_tokens=3, temperature=0.0)
         stats[share] = backend.last_stats
         assert stats[share].prefill_tokens == _expected_prefill(lengths, PREFILL_COUNTS, max_batch_size, share)
         assert stats[share].generated_tokens == 3 * sum(PREFILL_COUNTS)
@@ -526,9 +526,9 @@ def test_prefill_token_stats_are_exact_and_smaller_with_sharing(random_lm, max_b
 def test_shared_prefill_sampling_is_seeded(random_lm):
     model, tokenizer = random_lm
     backend = TransformersBackend(model, tokenizer)
-    a = backend.generate(PREFILL_PROMPTS[:2], [3, 2], max_new_tokens=8, temperature=1.0, seed=5)
-    b = backend.generate(PREFILL_PROMPTS[:2], [3, 2], max_new_tokens=8, temperature=1.0, seed=5)
-    c = backend.generate(PREFILL_PROMPTS[:2], [3, 2], max_new_tokens=8, temperature=1.0, seed=6)
+    a = backend.generate_prompts(PREFILL_PROMPTS[:2], [3, 2], max_new_tokens=8, temperature=1.0, seed=5)
+    b = backend.generate_prompts(PREFILL_PROMPTS[:2], [3, 2], max_new_tokens=8, temperature=1.0, seed=5)
+    c = backend.generate_prompts(PREFILL_PROMPTS[:2], [3, 2], max_new_tokens=8, temperature=1.0, seed=6)
     assert [[g.text for g in x] for x in a] == [[g.text for g in x] for x in b]
     assert [[g.text for g in x] for x in a] != [[g.text for g in x] for x in c]
     # Samples of one prompt differ from each other (each row samples on its own).
@@ -540,7 +540,7 @@ def test_backend_argument_checks(random_lm):
     with pytest.raises(ValueError, match="max_batch_size must be >= 1"):
         TransformersBackend(model, tokenizer, max_batch_size=0)
     with pytest.raises(ValueError, match="2 prompts but 1 counts"):
-        TransformersBackend(model, tokenizer).generate(["a", "b"], [1], max_new_tokens=2)
+        TransformersBackend(model, tokenizer).generate_prompts(["a", "b"], [1], max_new_tokens=2)
     assert TransformersBackend(model, tokenizer).max_context == 2048
 
 
@@ -575,7 +575,7 @@ def test_common_prefix_is_prefilled_once_and_changes_nothing(random_lm, max_batc
         reference.append(tokenizer.decode(gen[0, ids.input_ids.shape[1] :], skip_special_tokens=True))
     assert len(set(reference)) == 3
     backend = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size)
-    generations = backend.generate(PREFIXED_PROMPTS, counts, max_new_tokens=10, temperature=0.0)
+    generations = backend.generate_prompts(PREFIXED_PROMPTS, counts, max_new_tokens=10, temperature=0.0)
     assert [[g.text for g in group] for group in generations] == [[r] * c for r, c in zip(reference, counts)]
 
     ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in PREFIXED_PROMPTS]
@@ -595,5 +595,5 @@ def test_common_prefix_is_prefilled_once_and_changes_nothing(random_lm, max_batc
         expected += common + sum(len(ids[p]) - common - 1 for p in distinct) + len(rows[lo : lo + max_batch_size])
     assert backend.last_stats.prefill_tokens == expected
     plain = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size, min_shared_prefix=10**6)
-    plain.generate(PREFIXED_PROMPTS, counts, max_new_tokens=10, temperature=0.0)
+    plain.generate_prompts(PREFIXED_PROMPTS, counts, max_new_tokens=10, temperature=0.0)
     assert backend.last_stats.prefill_tokens < plain.last_stats.prefill_tokens

@@ -1,4 +1,4 @@
-"""OpenAICompatibleGRM against a real (tiny, local) /v1/chat/completions server running in a thread."""
+"""GRMForPointwiseScoring.from_endpoint against a real (tiny, local) /v1/chat/completions server in a thread."""
 
 from __future__ import annotations
 
@@ -11,16 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from trl_grm.backends.openai_backend import (
-    OpenAICompatibleError,
-    OpenAICompatibleGRM,
-    group_samples,
-    parse_sample,
-    request_seed,
-)
+from trl_grm import GRMForPointwiseScoring
+from trl_grm.backends.openai_backend import OpenAICompatibleError, request_seed
 from trl_grm.modeling.configuration_grm import GRMConfig
-from trl_grm.modeling.modeling_grm import item_messages
+from trl_grm.modeling.modeling_grm import group_samples, item_messages, parse_sample
 from trl_grm.protocol.inputs import GRMInput
+from trl_grm.protocol.seeding import derive_seed
 from trl_grm.protocol.template import build_messages
 
 THREE = GRMInput("Which answer is right?", ["meh answer", "GOOD answer", "bad answer"])
@@ -66,6 +62,8 @@ class FakeAPI:
         self.garbage = False  # (d) unparseable text
         self.truncate = False  # cut the text inside the box, finish_reason "length"
         self.delay = 0.0
+        self.retry_after: str | None = None  # a Retry-After header sent with the statuses of ``fail``
+        self.drop: int = 0  # the next requests get their connection closed without an answer
         self.in_flight = self.max_in_flight = 0
 
     def answer(self, body: dict) -> tuple[int, dict]:
@@ -77,7 +75,8 @@ class FakeAPI:
             return self.error[0], {"error": {"message": self.error[1], "type": "BadRequestError"}}
         n = body.get("n", 1)
         count = n if self.max_choices is None else min(n, self.max_choices)
-        scores = judge(body["messages"][-1]["content"])
+        chat = "messages" in body
+        scores = judge(body["messages"][-1]["content"] if chat else body["prompt"])
         choices = []
         for i in range(count + self.extra_choices):
             text = (
@@ -91,7 +90,8 @@ class FakeAPI:
                 text = GARBAGE
             elif self.truncate:
                 text, finish = text[:-3], "length"  # the box is never closed
-            choices.append({"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": finish})
+            answer = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+            choices.append({"index": i, **answer, "finish_reason": finish})
         choices.reverse()  # clients must order choices by their index
         return 200, {"object": "chat.completion", "model": body["model"], "choices": choices}
 
@@ -105,10 +105,19 @@ class Handler(BaseHTTPRequestHandler):
             api.auth.append(self.headers.get("Authorization"))
             api.in_flight += 1
             api.max_in_flight = max(api.max_in_flight, api.in_flight)
+        with api.lock:
+            drop = api.drop > 0
+            api.drop -= drop
+        if drop:  # a dropped connection: no status line at all
+            with api.lock:
+                api.in_flight -= 1
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         try:
             if api.delay:
                 time.sleep(api.delay)
-            if self.path != "/v1/chat/completions":
+            if self.path not in ("/v1/chat/completions", "/v1/completions"):
                 status, payload = 404, {"detail": "Not Found"}
             else:
                 status, payload = api.answer(body)
@@ -117,6 +126,8 @@ class Handler(BaseHTTPRequestHandler):
                 api.in_flight -= 1
         data = json.dumps(payload).encode()
         self.send_response(status)
+        if status >= 400 and api.retry_after is not None:
+            self.send_header("Retry-After", api.retry_after)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -152,8 +163,10 @@ def base_url(server) -> str:
 
 
 @pytest.fixture
-def grm(base_url) -> OpenAICompatibleGRM:
-    return OpenAICompatibleGRM(base_url, "judge", api_key="test", timeout=10, max_retries=3, retry_backoff=0.01)
+def grm(base_url) -> GRMForPointwiseScoring:
+    return GRMForPointwiseScoring.from_endpoint(
+        base_url, "judge", api_key="test", timeout=10, max_retries=3, retry_backoff=0.01
+    )
 
 
 def by_prompt(requests: list[dict]) -> dict[str, list[dict]]:
@@ -243,8 +256,10 @@ def test_seeds_are_deterministic_per_prompt_and_request(grm, api):
 
     first = seeds(5)
     assert seeds(5) == first
-    keys = [f"{THREE.fingerprint}:0", f"{THREE.fingerprint}:1", f"{CHAT.fingerprint}:0"]
-    assert sorted(s for (s,) in first.values()) == sorted(request_seed(5, key, 0) for key in keys)
+    # Each request carries the seed of its first sample: (seed, the input's fingerprint, sample number).
+    wanted = [derive_seed(5, THREE.fingerprint, "sample", 0), derive_seed(5, THREE.fingerprint, "sample", 1)]
+    wanted.append(derive_seed(5, CHAT.fingerprint, "sample", 0))
+    assert sorted(s for (s,) in first.values()) == sorted(request_seed(x) for x in wanted)
     assert len({s for (s,) in first.values()}) == 3  # different prompts, different seeds
     other = seeds(6)
     assert other.keys() == first.keys() and all(other[k] != first[k] for k in first)
@@ -259,7 +274,10 @@ def test_fewer_choices_than_n_are_requested_again(grm, api):
     requests = by_prompt(api.requests)
     repeated = requests[json.dumps(item_messages(grm.config, THREE, [0, 1, 2]))]
     assert [b["n"] for b in repeated] == [3, 2, 1]
-    assert [b["seed"] for b in repeated] == [request_seed(1, f"{THREE.fingerprint}:0", a) for a in range(3)]
+    # A follow-up request carries the seed of the first sample it still misses (samples 0, 2, 3 share the order).
+    assert [b["seed"] for b in repeated] == [
+        request_seed(derive_seed(1, THREE.fingerprint, "sample", j)) for j in (0, 2, 3)
+    ]
     assert [b["n"] for b in requests[json.dumps(item_messages(grm.config, THREE, [2, 1, 0]))]] == [1]
     assert all(s.status == "ok" and s.scores == expected(THREE, 1) for s in samples[0])
     texts = [s.text for s in samples[0] if s.order == [0, 1, 2]]
@@ -289,7 +307,7 @@ def test_retries_on_busy_server(grm, api, statuses):
 
 
 def test_gives_up_after_max_retries(base_url, api):
-    grm = OpenAICompatibleGRM(base_url, "judge", max_retries=1, retry_backoff=0.01)
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", max_retries=1, retry_backoff=0.01)
     api.fail = [503] * 5
     with pytest.raises(OpenAICompatibleError) as err:
         grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
@@ -310,7 +328,9 @@ def test_client_error_fails_at_once_with_the_servers_message(grm, api, base_url)
 
 
 def test_wrong_path_is_a_clear_404(server, api):
-    grm = OpenAICompatibleGRM(f"http://127.0.0.1:{server.server_address[1]}/v2/", "judge", max_retries=3)
+    grm = GRMForPointwiseScoring.from_endpoint(
+        f"http://127.0.0.1:{server.server_address[1]}/v2/", "judge", max_retries=3
+    )
     with pytest.raises(OpenAICompatibleError, match=r"/v2/chat/completions returned HTTP 404: Not Found"):
         grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
     assert len(api.requests) == 1
@@ -320,7 +340,9 @@ def test_connection_refused_is_retried_then_reported():
     with socket.socket() as sock:  # a port that nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    grm = OpenAICompatibleGRM(f"http://127.0.0.1:{port}/v1", "judge", max_retries=1, retry_backoff=0.01, timeout=5)
+    grm = GRMForPointwiseScoring.from_endpoint(
+        f"http://127.0.0.1:{port}/v1", "judge", max_retries=1, retry_backoff=0.01, timeout=5
+    )
     with pytest.raises(OpenAICompatibleError, match=rf"127\.0\.0\.1:{port}/v1/chat/completions failed after 2"):
         grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
 
@@ -353,15 +375,15 @@ def test_binary_single_uses_the_zero_one_range(grm, api):
 
 def test_from_config_dir_uses_the_saved_settings(tmp_path, base_url, api):
     GRMConfig(score_max=5, top_p=0.8, template={"hint": "Psst: reply {best} wins."}).save_pretrained(tmp_path)
-    grm = OpenAICompatibleGRM.from_config_dir(tmp_path, base_url, "judge", retry_backoff=0.01)
-    assert grm.config.score_range == (1, 5) and grm.url == f"{base_url}/chat/completions"
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", config=tmp_path, retry_backoff=0.01)
+    assert grm.config.score_range == (1, 5) and grm.backend.url == f"{base_url}/chat/completions"
     samples = grm.sample_judgements([THREE], [[[2, 1, 0]]], temperature=0.5, max_new_tokens=8, hints=[1])
     (body,) = api.requests
     assert "from 1 (worst) to 5 (best)" in body["messages"][-1]["content"]
     assert "Psst: reply 2 wins." in body["messages"][-1]["content"] and body["top_p"] == 0.8
     assert samples[0][0].scores == [1, 5, 1]
     with pytest.raises(OSError):
-        OpenAICompatibleGRM.from_config_dir(tmp_path / "missing", base_url, "judge")
+        GRMForPointwiseScoring.from_endpoint(base_url, "judge", config=tmp_path / "missing")
 
 
 def test_concurrency_is_bounded(base_url, api):
@@ -370,7 +392,7 @@ def test_concurrency_is_bounded(base_url, api):
     for limit in (1, 2):
         api.reset()
         api.delay = 0.05
-        grm = OpenAICompatibleGRM(base_url, "judge", max_concurrency=limit)
+        grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", max_concurrency=limit)
         samples = grm.sample_judgements(items, orders, temperature=0.5, max_new_tokens=8)
         assert (api.max_in_flight, len(api.requests)) == (limit, 6)
         assert all(s[0].scores == expected(THREE, 1) for s in samples)
@@ -378,10 +400,14 @@ def test_concurrency_is_bounded(base_url, api):
 
 def test_api_key(base_url, api, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    OpenAICompatibleGRM(base_url, "judge").sample_judgements([CHAT], [[[0, 1]]], temperature=0, max_new_tokens=8)
+    GRMForPointwiseScoring.from_endpoint(base_url, "judge").sample_judgements(
+        [CHAT], [[[0, 1]]], temperature=0, max_new_tokens=8
+    )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
-    OpenAICompatibleGRM(base_url, "judge").sample_judgements([CHAT], [[[0, 1]]], temperature=0, max_new_tokens=8)
-    OpenAICompatibleGRM(base_url, "judge", api_key="sk-arg").sample_judgements(
+    GRMForPointwiseScoring.from_endpoint(base_url, "judge").sample_judgements(
+        [CHAT], [[[0, 1]]], temperature=0, max_new_tokens=8
+    )
+    GRMForPointwiseScoring.from_endpoint(base_url, "judge", api_key="sk-arg").sample_judgements(
         [CHAT], [[[0, 1]]], temperature=0, max_new_tokens=8
     )
     assert api.auth == ["Bearer EMPTY", "Bearer sk-env", "Bearer sk-arg"]
@@ -406,7 +432,7 @@ def test_bad_arguments_send_nothing(grm, api):
     assert api.requests == []
     for kwargs in ({"base_url": "127.0.0.1:8000"}, {"model": ""}, {"max_concurrency": 0}, {"max_retries": -1}):
         with pytest.raises(ValueError):
-            OpenAICompatibleGRM(**{"base_url": "http://127.0.0.1:1/v1", "model": "m", **kwargs})
+            GRMForPointwiseScoring.from_endpoint(**{"base_url": "http://127.0.0.1:1/v1", "model": "m", **kwargs})
 
 
 def test_shared_helpers():
@@ -418,9 +444,77 @@ def test_shared_helpers():
 
 
 def test_backoff_doubles_between_retries(base_url, api):
-    grm = OpenAICompatibleGRM(base_url, "judge", max_retries=2, retry_backoff=0.1)
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", max_retries=2, retry_backoff=0.1)
     api.fail = [503, 429]
     start = time.monotonic()
     grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
     assert time.monotonic() - start >= 0.3  # 0.1 s, then 0.2 s
     assert len(api.requests) == 3
+
+
+# ------------------------------------------------------------------------- the whole GRM over HTTP (issue 10)
+def test_score_votes_over_the_endpoint(grm, api):
+    """``score`` (orders, voting, tie-break, failure accounting) is the GRM's own, whatever the engine."""
+    result = grm.score(THREE, num_samples=4, seed=0)
+    assert result.scores == [4, 40, 4] and result.best == 1 and result.num_failed == 0
+    assert len(result.samples) == 4 and all(s.status == "ok" for s in result.samples)
+    assert all(sorted(s.order) == [0, 1, 2] for s in result.samples)
+
+
+def test_meta_rm_guided_voting_over_the_endpoint(base_url, api):
+    """``k_meta`` and a Meta RM work over HTTP: here a Meta RM that trusts the samples showing reply 1 first."""
+
+    def meta_rm(texts):
+        return [1.0 if "[[Reply 1 start]]\nGOOD" in t else 0.0 for t in texts]
+
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", meta_rm=meta_rm, retry_backoff=0.01)
+    result = grm.score(THREE, num_samples=6, k_meta=2, seed=1)
+    used = [s for s in result.samples if s.used]
+    assert len(used) == 2 and result.num_used == 2
+    assert all(s.meta_score is not None for s in result.samples)
+
+
+def test_completions_endpoint_renders_the_chat_template_locally(base_url, api, judge_dir):
+    grm = GRMForPointwiseScoring.from_endpoint(
+        base_url, "judge", endpoint="completions", tokenizer=judge_dir, retry_backoff=0.01
+    )
+    assert grm.backend.url == f"{base_url}/completions"
+    samples = grm.sample_judgements([THREE], [[[2, 1, 0]]], temperature=0.5, max_new_tokens=8)[0]
+    (body,) = api.requests
+    assert (
+        "messages" not in body
+        and body["prompt"].startswith("<|system|>")
+        and body["prompt"].endswith("<|assistant|>\n")
+    )
+    assert samples[0].scores == expected(THREE, 1)
+
+
+def test_retry_after_is_honoured(base_url, api):
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", max_retries=1, retry_backoff=0.01)
+    api.fail, api.retry_after = [429], "0.5"
+    start = time.monotonic()
+    grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
+    assert time.monotonic() - start >= 0.5 and len(api.requests) == 2
+
+
+def test_a_dropped_connection_is_retried(base_url, api):
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", max_retries=2, retry_backoff=0.01)
+    api.drop = 1
+    samples = grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
+    assert samples[0][0].status == "ok"
+
+
+def test_a_slow_server_times_out_with_the_url(base_url, api):
+    grm = GRMForPointwiseScoring.from_endpoint(base_url, "judge", timeout=0.2, max_retries=0)
+    api.delay = 1.0
+    with pytest.raises(OpenAICompatibleError, match=r"/v1/chat/completions failed after 1 attempt\(s\).*timed out"):
+        grm.sample_judgements([THREE], [[[0, 1, 2]]], temperature=0.5, max_new_tokens=8)
+
+
+def test_unknown_backend_names_are_refused(judge_dir):
+    with pytest.raises(ValueError, match="backend must be 'transformers' or 'vllm'.*from_endpoint"):
+        GRMForPointwiseScoring.from_pretrained(judge_dir, backend="openai")
+    with pytest.raises(ValueError, match="endpoint must be one of"):
+        GRMForPointwiseScoring.from_endpoint("http://127.0.0.1:1/v1", "m", endpoint="responses")
+    with pytest.raises(TypeError, match="backend must have a generate"):
+        GRMForPointwiseScoring(backend=object())

@@ -79,11 +79,11 @@ def test_backend_rows_are_independent_of_the_batch_layout(random_lm):
     prompts = ["What is two plus two? Four.", "Scores:", "Write a short poem about the sea. Waves roll"]
     seeds = [[11, 12], [21], [31, 32, 33]]
     kwargs = dict(max_new_tokens=8, temperature=1.0, top_p=0.9)
-    together = TransformersBackend(model, tokenizer).generate(prompts, [2, 1, 3], seeds=seeds, **kwargs)
+    together = TransformersBackend(model, tokenizer).generate_prompts(prompts, [2, 1, 3], seeds=seeds, **kwargs)
     for size in (1, 2, 64):
         backend = TransformersBackend(model, tokenizer, max_batch_size=size)
         for p, prompt in enumerate(prompts):
-            alone = backend.generate([prompt], [len(seeds[p])], seeds=[seeds[p]], **kwargs)[0]
+            alone = backend.generate_prompts([prompt], [len(seeds[p])], seeds=[seeds[p]], **kwargs)[0]
             assert [g.text for g in alone] == [g.text for g in together[p]], (size, p)
     assert len({g.text for g in together[2]}) > 1  # different seeds, different samples
 
@@ -92,7 +92,9 @@ def test_progress_callback_counts_every_sample_once(random_lm):
     model, tokenizer = random_lm
     backend = TransformersBackend(model, tokenizer, max_batch_size=3)
     seen: list[float] = []
-    backend.generate(["What is", "Scores:"], [2, 3], max_new_tokens=6, temperature=1.0, seed=0, progress=seen.append)
+    backend.generate_prompts(
+        ["What is", "Scores:"], [2, 3], max_new_tokens=6, temperature=1.0, seed=0, progress=seen.append
+    )
     assert sum(seen) == pytest.approx(5.0)
     assert len(seen) > 2  # it moves while a batch decodes, not once per call
     assert all(x > 0 for x in seen)
@@ -101,4 +103,6 @@ def test_progress_callback_counts_every_sample_once(random_lm):
 def test_seeds_must_match_the_counts(random_lm):
     model, tokenizer = random_lm
     with pytest.raises(ValueError, match="one seed per sample"):
-        TransformersBackend(model, tokenizer).generate(["a"], [2], seeds=[[1]], max_new_tokens=2, temperature=1.0)
+        TransformersBackend(model, tokenizer).generate_prompts(
+            ["a"], [2], seeds=[[1]], max_new_tokens=2, temperature=1.0
+        )

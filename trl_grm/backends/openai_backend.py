@@ -1,69 +1,66 @@
-"""Sample GRM judgements from a served model through an OpenAI-compatible ``/v1/chat/completions`` endpoint.
+"""Generations from a model served behind an OpenAI-compatible API (``vllm serve``, SGLang, TGI, ...).
 
-Works with vLLM's and SGLang's OpenAI servers (and any other server of that API). The judge prompt and the parsing
-are the ones of :class:`~trl_grm.GRMForPointwiseScoring` (:func:`~trl_grm.modeling.modeling_grm.item_messages`,
-:func:`parse_sample`); the server applies the model's chat template. Only the standard library is used for HTTP.
+A generation-only backend (:class:`~trl_grm.backends.base.GenerationBackend`): the GRM renders the judge prompt,
+this backend sends it and returns the texts. ``endpoint="chat"`` posts chat messages to ``/chat/completions`` (the
+server applies the model's chat template); ``endpoint="completions"`` renders them with a local tokenizer and posts
+the text to ``/completions``. HTTP is httpx: bounded concurrency, a per-request timeout, retries with exponential
+backoff on connection errors, timeouts, HTTP 429 and 5xx (a ``Retry-After`` header is honoured), none on other 4xx.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import json
 import logging
 import os
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from tqdm.auto import tqdm
+import httpx
 
-from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import GRMSample, group_samples, item_messages, parse_sample
-from ..protocol.inputs import GRMInput
-from ..protocol.template import PRINCIPLES_MODES
+from ..utils.progress import sample_bar
+from .base import Generation, Messages, ProgressCallback, SamplingParams, apply_chat_template, check_request
 
 logger = logging.getLogger(__name__)
 
 _MAX_DELAY = 60.0  # seconds; cap of one backoff wait (Retry-After included)
+ENDPOINTS = ("chat", "completions")
 
 
-# ------------------------------------------------------------------------------------------------------- backend
 class OpenAICompatibleError(RuntimeError):
-    """The endpoint refused a request, kept failing, or answered something that is not a chat completion."""
+    """The endpoint refused a request, kept failing, or answered something that is not a completion."""
 
 
-def request_seed(seed: int, prompt_key: str, attempt: int = 0) -> int:
-    """The sampling seed sent for one request: a stable 31-bit hash of the call's seed, the prompt's key (its input's
-    fingerprint and first sample number, so not its place in the batch) and the request number for that prompt (a
-    follow-up request must not repeat the samples it already got)."""
-    digest = hashlib.sha256(f"{seed}:{prompt_key}:{attempt}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+def request_seed(seed: int) -> int:
+    """The seed sent for a request: the sample's seed folded into 31 bits (servers differ in what they accept)."""
+    return int(seed) & 0x7FFFFFFF
 
 
-class OpenAICompatibleGRM:
-    """A GRM served behind an OpenAI-compatible chat-completions endpoint, with the sampling interface of
-    :class:`~trl_grm.GRMForPointwiseScoring` (``config`` and :meth:`sample_judgements`).
+class OpenAICompatibleBackend:
+    """Sample completions from an OpenAI-compatible server.
 
     Args:
-        base_url: the API root, e.g. ``http://127.0.0.1:8000/v1`` (``/chat/completions`` is appended).
+        base_url: the API root, e.g. ``http://127.0.0.1:8000/v1``.
         model: the served model name (vLLM's ``--served-model-name``).
-        config: GRM settings (template, score range, ``top_p``); the defaults when ``None``.
+        endpoint: ``"chat"`` (messages; the server's chat template) or ``"completions"`` (text rendered here with
+            ``tokenizer``, a tokenizer or a path / Hub id to load one from).
         api_key: sent as ``Authorization: Bearer``; ``$OPENAI_API_KEY`` or ``"EMPTY"`` when ``None``.
         timeout: seconds to wait for one HTTP response.
         max_concurrency: requests in flight at once.
         max_retries: retries of one request after a connection error, a timeout, HTTP 429 or 5xx.
         retry_backoff: first wait between retries in seconds, doubled each time (a ``Retry-After`` header wins).
+
+    One request per distinct prompt asks for all its samples (``n``) with the seed of its first sample; a server that
+    returns fewer choices is asked again for the rest, with the seed of the next missing sample.
     """
 
     def __init__(
         self,
         base_url: str,
         model: str,
-        config: GRMConfig | None = None,
+        *,
+        endpoint: str = "chat",
+        tokenizer: Any = None,
         api_key: str | None = None,
         timeout: float = 120,
         max_concurrency: int = 8,
@@ -74,7 +71,9 @@ class OpenAICompatibleGRM:
             raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be the served model's name, got {model!r}")
-        if not timeout > 0:
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {endpoint!r}")
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(f"timeout must be > 0, got {timeout!r}")
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ValueError(f"max_concurrency must be an integer >= 1, got {max_concurrency!r}")
@@ -82,156 +81,153 @@ class OpenAICompatibleGRM:
             raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         if retry_backoff < 0:
             raise ValueError(f"retry_backoff must be >= 0, got {retry_backoff!r}")
+        if endpoint == "completions":
+            if tokenizer is None:
+                raise ValueError("endpoint='completions' needs a tokenizer to render the chat template locally")
+            if isinstance(tokenizer, (str, os.PathLike)):
+                from transformers import AutoTokenizer
+
+                tokenizer = AutoTokenizer.from_pretrained(tokenizer)
         base = base_url.rstrip("/")
-        self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
+        for suffix in ("/chat/completions", "/completions"):
+            base = base.removesuffix(suffix)
+        self.base_url = base
+        self.url = f"{base}/chat/completions" if endpoint == "chat" else f"{base}/completions"
         self.model = model
-        self.config = config if config is not None else GRMConfig()
+        self.endpoint = endpoint
+        self.tokenizer = tokenizer
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
-
-    @classmethod
-    def from_config_dir(cls, path: str | os.PathLike, base_url: str, model: str, **kwargs) -> OpenAICompatibleGRM:
-        """Use the GRM settings saved in ``path/grm_config.json`` (``OSError`` when there is none)."""
-        return cls(base_url, model, config=GRMConfig.from_pretrained(path), **kwargs)
+        self._client = httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r}, model={self.model!r})"
 
-    # -------------------------------------------------------------------------------------------------- sampling
-    def sample_judgements(
-        self,
-        items: Sequence[GRMInput],
-        orders: Sequence[Sequence[Sequence[int]]],
-        *,
-        temperature: float,
-        max_new_tokens: int,
-        top_p: float | None = None,
-        seed: int | None = 0,
-        principles_mode: str | None = None,
-        hints: Sequence[int | None] | None = None,
-        binary_single: bool = False,
-        sample_start: Sequence[int] | None = None,
-        progress: bool | Callable[[float], None] = False,
-    ) -> list[list[GRMSample]]:
-        """Sample and parse one judgement per order, for every item (as
-        :meth:`GRMForPointwiseScoring.sample_judgements <trl_grm.GRMForPointwiseScoring.sample_judgements>`).
+    def close(self) -> None:
+        self._client.close()
 
-        Samples of an item that see the same order share one request with ``n`` choices; a server that returns
-        fewer choices is asked again for the rest. With a ``seed`` every request carries a seed derived from it, the
-        item's fingerprint and the prompt's first sample number (:func:`request_seed`), so a deterministic server
-        reproduces an item's samples whatever else is in the call.
-        """
-        if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
-            raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
-        groups = group_samples(items, orders, hints)
-        messages = [
-            item_messages(self.config, items[g.item], g.order, principles_mode, g.hint, binary_single) for g in groups
-        ]
-        params = {
-            "temperature": temperature,
-            "top_p": self.config.top_p if top_p is None else top_p,
-            "max_tokens": max_new_tokens,
-        }
-        samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
-        if not groups:
-            return samples  # type: ignore[return-value]
+    def render(self, messages: Messages) -> str:
+        if self.tokenizer is None:
+            raise ValueError("this endpoint applies the chat template on its server")
+        return apply_chat_template(self.tokenizer, messages)
+
+    # ------------------------------------------------------------------------------------------------ generation
+    def generate(
+        self,
+        messages: Sequence[Messages],
+        counts: Sequence[int],
+        sampling: SamplingParams,
+        *,
+        seeds: Sequence[Sequence[int]] | None = None,
+        progress: bool | ProgressCallback = False,
+    ) -> list[list[Generation]]:
+        check_request(messages, counts, seeds)
+        results: list[list[Generation]] = [[] for _ in messages]
+        todo = [p for p, c in enumerate(counts) if c > 0]
+        if not todo:
+            return results
+        params = {"temperature": sampling.temperature, "top_p": sampling.top_p, "max_tokens": sampling.max_new_tokens}
         stop = threading.Event()  # set on the first error: the other requests give up instead of retrying
-        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(groups)), thread_name_prefix="grm-http")
-        total = sum(len(g.samples) for g in groups)
-        starts = sample_start or [0] * len(items)
-        keys = [f"{items[g.item].fingerprint}:{starts[g.item] + g.samples[0]}" for g in groups]
+        bar = sample_bar(sum(counts)) if progress is True else None
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(todo)), thread_name_prefix="grm-http")
         try:
-            with tqdm(total=total, desc="Sampling", unit="judgement", disable=progress is not True) as bar:
-                futures = {
-                    pool.submit(self._sample_prompt, keys[p], messages[p], len(g.samples), params, seed, stop): g
-                    for p, g in enumerate(groups)
-                }
-                for future in as_completed(futures):
-                    g = futures[future]
-                    item = items[g.item]
-                    for s, (text, finish_reason) in zip(g.samples, future.result()):
-                        samples[g.item][s] = parse_sample(
-                            self.config, item, orders[g.item][s], text, finish_reason, binary_single, max_new_tokens
-                        )
-                    bar.update(len(g.samples))
-                    if callable(progress):
-                        progress(len(g.samples))
+            futures = {
+                pool.submit(self._sample_prompt, messages[p], counts[p], params, seeds[p] if seeds else None, stop): p
+                for p in todo
+            }
+            for future in as_completed(futures):
+                p = futures[future]
+                results[p] = future.result()
+                if bar is not None:
+                    bar.update(counts[p])
+                elif callable(progress):
+                    progress(counts[p])
         except BaseException:
             stop.set()
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return samples  # type: ignore[return-value]
+            if bar is not None:
+                bar.close()
+        return results
 
     def _sample_prompt(
         self,
-        key: str,
-        messages: list[dict[str, str]],
+        messages: Messages,
         count: int,
         params: dict[str, Any],
-        seed: int | None,
+        seeds: Sequence[int] | None,
         stop: threading.Event,
-    ) -> list[tuple[str, str]]:
-        """``count`` completions of one prompt as ``(text, finish_reason)``, asking again while some are missing."""
-        out: list[tuple[str, str]] = []
-        attempt = 0
+    ) -> list[Generation]:
+        """``count`` completions of one prompt, asking again while some are missing."""
+        out: list[Generation] = []
+        body: dict[str, Any] = {"model": self.model, **params}
+        if self.endpoint == "chat":
+            body["messages"] = messages
+        else:
+            body["prompt"] = self.render(messages)
         while len(out) < count and not stop.is_set():
-            body = {"model": self.model, "messages": messages, **params, "n": count - len(out)}
-            if seed is not None:
-                body["seed"] = request_seed(seed, key, attempt)
+            body["n"] = count - len(out)
+            if seeds is not None:
+                body["seed"] = request_seed(seeds[len(out)])
             choices = self._choices(self._post(body, stop))
             if not choices:
                 raise OpenAICompatibleError(f"{self.url} returned no choices for a request with n={body['n']}")
             out += choices[: count - len(out)]
-            attempt += 1
         return out
 
-    def _choices(self, response: Any) -> list[tuple[str, str]]:
-        """``(content, finish_reason)`` of every choice of a chat-completion response, in ``index`` order."""
+    def _choices(self, response: Any) -> list[Generation]:
+        """The choices of a (chat) completion response, in ``index`` order."""
         choices = response.get("choices") if isinstance(response, dict) else None
         if not isinstance(choices, list):
             raise OpenAICompatibleError(
-                f"{self.url} did not answer with a chat completion (no 'choices'): {_snippet(response)}"
+                f"{self.url} did not answer with a completion (no 'choices'): {_snippet(response)}"
             )
         out = []
         for _, choice in sorted(enumerate(choices), key=lambda x: _choice_index(*x)):
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if not isinstance(message, dict):
-                raise OpenAICompatibleError(f"{self.url} returned a choice without a message: {_snippet(choice)}")
-            content = message.get("content")
-            out.append((content if isinstance(content, str) else "", str(choice.get("finish_reason") or "unknown")))
+            if not isinstance(choice, dict):
+                raise OpenAICompatibleError(f"{self.url} returned a malformed choice: {_snippet(choice)}")
+            if self.endpoint == "chat":
+                message = choice.get("message")
+                if not isinstance(message, dict):
+                    raise OpenAICompatibleError(f"{self.url} returned a choice without a message: {_snippet(choice)}")
+                content = message.get("content")
+            else:
+                content = choice.get("text")
+            text = content if isinstance(content, str) else ""
+            out.append(Generation(text, str(choice.get("finish_reason") or "unknown"), 0))
         return out
 
-    def _post(self, body: dict[str, Any], stop: threading.Event | None = None) -> Any:
-        """POST ``body``; retries connection errors, timeouts, 429 and 5xx with exponential backoff (until ``stop``
-        is set: another request of the call failed)."""
-        stop = stop if stop is not None else threading.Event()
-        data = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"}
-        last = ""
+    def _post(self, body: dict[str, Any], stop: threading.Event) -> Any:
+        last = "no attempt"
         for attempt in range(self.max_retries + 1):
             retry_after = None
-            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-                try:
-                    return json.loads(raw)
-                except ValueError:
-                    raise OpenAICompatibleError(
-                        f"{self.url} answered with something that is not JSON: {raw[:300]!r}"
-                    ) from None
-            except urllib.error.HTTPError as e:
-                message = _error_message(e)
-                if e.code != 429 and e.code < 500:
-                    raise OpenAICompatibleError(f"{self.url} returned HTTP {e.code}: {message}") from None
-                last = f"HTTP {e.code}: {message}"
-                retry_after = _retry_after(e)
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-                last = f"{type(e).__name__}: {getattr(e, 'reason', e)}"
+                response = self._client.post(self.url, json=body)
+            except httpx.TimeoutException as e:
+                last = f"timed out after {self.timeout} s ({type(e).__name__})"
+            except httpx.TransportError as e:
+                last = f"cannot connect ({type(e).__name__}: {e}); is the server running?"
+            else:
+                if response.status_code < 400:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise OpenAICompatibleError(
+                            f"{self.url} answered with something that is not JSON: {response.text[:300]!r}"
+                        ) from None
+                message = _error_message(response)
+                if response.status_code != 429 and response.status_code < 500:
+                    raise OpenAICompatibleError(f"{self.url} returned HTTP {response.status_code}: {message}")
+                last = f"HTTP {response.status_code}: {message}"
+                retry_after = _retry_after(response)
             if attempt < self.max_retries:
                 delay = min(_MAX_DELAY, max(self.retry_backoff * 2**attempt, retry_after or 0.0))
                 logger.warning(
@@ -248,20 +244,18 @@ def _choice_index(position: int, choice: Any) -> int:
 
 
 def _snippet(value: Any, limit: int = 300) -> str:
+    import json
+
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _error_message(error: urllib.error.HTTPError) -> str:
+def _error_message(response: httpx.Response) -> str:
     """The server's own error message (OpenAI style ``{"error": {"message": ...}}``, FastAPI ``detail``, or text)."""
     try:
-        raw = error.read().decode("utf-8", "replace")
-    except Exception:  # the body may be gone already
-        return str(error.reason)
-    try:
-        payload = json.loads(raw)
+        payload = response.json()
     except ValueError:
-        return _snippet(raw.strip()) or str(error.reason)
+        return _snippet(response.text.strip()) or response.reason_phrase
     if isinstance(payload, dict):
         inner = payload.get("error", payload)
         if isinstance(inner, dict):
@@ -275,8 +269,8 @@ def _error_message(error: urllib.error.HTTPError) -> str:
     return _snippet(payload)
 
 
-def _retry_after(error: urllib.error.HTTPError) -> float | None:
+def _retry_after(response: httpx.Response) -> float | None:
     try:
-        return float(error.headers.get("Retry-After", ""))
+        return float(response.headers.get("Retry-After", ""))
     except (TypeError, ValueError):
         return None

@@ -18,7 +18,7 @@ within that rounding of each other after the noise is added.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -36,17 +36,15 @@ from transformers import (
 )
 
 from ..utils.progress import sample_bar
-
-ProgressCallback = Callable[[float], None]
-
-
-@dataclass
-class Generation:
-    """One sampled completion."""
-
-    text: str
-    finish_reason: str  # "stop" (end-of-sequence token) or "length" (hit max_new_tokens)
-    num_tokens: int
+from .base import (
+    Generation,
+    Messages,
+    ProgressCallback,
+    SamplingParams,
+    apply_chat_template,
+    check_context,
+    check_request,
+)
 
 
 @dataclass
@@ -137,6 +135,37 @@ class TransformersBackend:
                 return value
         return None
 
+    def render(self, messages: Messages) -> str:
+        """The prompt text of chat ``messages`` (the tokenizer's chat template)."""
+        return apply_chat_template(self.tokenizer, messages)
+
+    def generate(
+        self,
+        messages: Sequence[Messages],
+        counts: Sequence[int],
+        sampling: SamplingParams,
+        *,
+        seeds: Sequence[Sequence[int]] | None = None,
+        progress: bool | ProgressCallback = False,
+    ) -> list[list[Generation]]:
+        """The backend interface (:class:`~trl_grm.backends.base.GenerationBackend`): chat messages in, grouped
+        generations out; raises :class:`~trl_grm.backends.base.ContextOverflowError` before generating when a
+        prompt does not fit."""
+        check_request(messages, counts, seeds)
+        prompts = [self.render(m) for m in messages]
+        ids = self.encode(prompts)
+        check_context([len(x) for x in ids], sampling.max_new_tokens, self.max_context)
+        return self.generate_prompts(
+            prompts,
+            counts,
+            max_new_tokens=sampling.max_new_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seeds=seeds,
+            progress=progress,
+            prompt_ids=ids,
+        )
+
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
         """Token ids of fully rendered prompts (the chat template already added any special tokens).
 
@@ -178,7 +207,7 @@ class TransformersBackend:
         return n if n >= self.min_shared_prefix else 0
 
     @torch.no_grad()
-    def generate(
+    def generate_prompts(
         self,
         prompts: Sequence[str],
         counts: Sequence[int],
@@ -191,7 +220,8 @@ class TransformersBackend:
         progress: bool | ProgressCallback = False,
         prompt_ids: Sequence[Sequence[int]] | None = None,
     ) -> list[list[Generation]]:
-        """Sample ``counts[i]`` completions of ``prompts[i]``; returns them grouped per prompt.
+        """Sample ``counts[i]`` completions of the rendered prompt text ``prompts[i]``; returns them grouped per
+        prompt.
 
         Args:
             seeds: ``seeds[i][j]`` seeds the j-th sample of prompt i (a sample depends only on its prompt and its
@@ -200,10 +230,7 @@ class TransformersBackend:
             progress: ``True`` for a progress bar, or a callback that receives finished work in samples (fractions
                 while a batch decodes, so that long batches show movement).
         """
-        if len(prompts) != len(counts):
-            raise ValueError(f"{len(prompts)} prompts but {len(counts)} counts")
-        if seeds is not None and [len(s) for s in seeds] != list(counts):
-            raise ValueError("seeds must hold one seed per sample: len(seeds[i]) == counts[i]")
+        check_request(prompts, counts, seeds)
         if seeds is None:
             if seed is None:
                 seed = int(torch.randint(0, 2**62, (1,)).item())

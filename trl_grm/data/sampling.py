@@ -30,7 +30,7 @@ SETTINGS_FILE = "settings.json"
 
 class JudgementSampler(Protocol):
     """What the builders sample from: :class:`~trl_grm.GRMForPointwiseScoring` (the model being trained or a
-    stronger checkpoint) or :class:`~trl_grm.backends.openai_backend.OpenAICompatibleGRM` (a served model)."""
+    stronger checkpoint) or :meth:`~trl_grm.GRMForPointwiseScoring.from_endpoint` (a served model)."""
 
     config: GRMConfig
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from ..backends.base import ContextOverflowError, GenerationBackend, SamplingParams
 from ..backends.transformers_backend import TransformersBackend
 from ..protocol.inputs import GRMInput, to_inputs
 from ..protocol.meta import render_meta_input
@@ -129,30 +130,47 @@ def resolve_score_settings(
 class GRMForPointwiseScoring:
     """A pointwise generative reward model: writes principles and a critique, then scores every response 1..10.
 
-    Wraps a causal LM (a released DeepSeek-GRM, any instruct model, or one trained with this library) plus its
-    tokenizer and a :class:`GRMConfig`. The checkpoint stays an ordinary causal LM; the GRM settings are saved
-    beside it in ``grm_config.json``.
+    One GRM over any engine: the response orders, the judge prompt, parsing, voting and the Meta RM live here; a
+    backend (:mod:`trl_grm.backends`) only turns chat messages into generations. Build it from a transformers model
+    and tokenizer (the default backend, with shared prefill), with ``backend=`` (e.g. a
+    :class:`~trl_grm.backends.vllm_backend.VLLMBackend`), with :meth:`from_pretrained` (``backend="transformers"``
+    or ``"vllm"``) or over a server with :meth:`from_endpoint`. The checkpoint stays an ordinary causal LM; the GRM
+    settings are saved beside it in ``grm_config.json``.
     """
 
     config_class = GRMConfig
 
     def __init__(
         self,
-        model: PreTrainedModel,
-        tokenizer: PreTrainedTokenizerBase,
+        model: PreTrainedModel | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
         config: GRMConfig | None = None,
         meta_rm: MetaScorer | str | os.PathLike | None = None,
         max_batch_size: int = 64,
+        *,
+        backend: GenerationBackend | None = None,
     ):
-        if not isinstance(model, PreTrainedModel) and not hasattr(model, "get_base_model"):
-            raise TypeError(f"model must be a PreTrainedModel or a PEFT model, got {type(model).__name__}")
-        if not isinstance(tokenizer, PreTrainedTokenizerBase):
-            raise TypeError(f"tokenizer must be a transformers tokenizer, got {type(tokenizer).__name__}")
-        self.model = model.eval()
-        self.tokenizer = tokenizer
+        if backend is None:
+            if not isinstance(model, PreTrainedModel) and not hasattr(model, "get_base_model"):
+                raise TypeError(f"model must be a PreTrainedModel or a PEFT model, got {type(model).__name__}")
+            if not isinstance(tokenizer, PreTrainedTokenizerBase):
+                raise TypeError(f"tokenizer must be a transformers tokenizer, got {type(tokenizer).__name__}")
+            backend = TransformersBackend(model.eval(), tokenizer, max_batch_size=max_batch_size)
+        elif not isinstance(backend, GenerationBackend):
+            raise TypeError(f"backend must have a generate(messages, counts, sampling) method, got {backend!r}")
+        self.backend = backend
         self.config = config if config is not None else GRMConfig()
         self.meta_rm = as_meta_scorer(meta_rm)
-        self.backend = TransformersBackend(model, tokenizer, max_batch_size=max_batch_size)
+
+    @property
+    def model(self) -> PreTrainedModel | None:
+        """The transformers model of the transformers backend (``None`` for other engines)."""
+        return getattr(self.backend, "model", None) if isinstance(self.backend, TransformersBackend) else None
+
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase | None:
+        """The tokenizer of the transformers or vLLM backend (``None`` for a server)."""
+        return getattr(self.backend, "tokenizer", None)
 
     # ----------------------------------------------------------------------------------------------- loading/saving
     @classmethod
@@ -164,26 +182,62 @@ class GRMForPointwiseScoring:
         tokenizer: PreTrainedTokenizerBase | None = None,
         meta_rm: MetaScorer | str | os.PathLike | None = None,
         max_batch_size: int = 64,
+        backend: str = "transformers",
+        backend_kwargs: dict[str, Any] | None = None,
         **kwargs,
     ) -> GRMForPointwiseScoring:
         """Load any causal-LM checkpoint (directory or Hub id) as a GRM; reads ``grm_config.json`` when present.
 
-        Extra keyword arguments go to ``AutoModelForCausalLM.from_pretrained`` (``dtype``, ``device_map``,
-        ``revision``, ...). ``trust_remote_code`` is never needed.
+        ``backend="transformers"`` (default): extra keyword arguments go to ``AutoModelForCausalLM.from_pretrained``
+        (``dtype``, ``device_map``, ``attn_implementation``, ``quantization_config``, ``revision``, ...).
+        ``backend="vllm"``: an offline vLLM engine; ``backend_kwargs`` go to
+        :class:`~trl_grm.backends.vllm_backend.VLLMBackend` (``tensor_parallel_size``, ``gpu_memory_utilization``,
+        ``max_model_len``, ``dtype``, ``quantization``, ``enable_lora``, ...). ``trust_remote_code`` is never
+        needed. For a served model use :meth:`from_endpoint`.
         """
+        if backend not in ("transformers", "vllm"):
+            hint = " (use GRMForPointwiseScoring.from_endpoint for a server)" if backend == "openai" else ""
+            raise ValueError(f"backend must be 'transformers' or 'vllm' for from_pretrained, got {backend!r}{hint}")
         hub = {k: kwargs[k] for k in ("revision", "token", "cache_dir", "local_files_only") if k in kwargs}
         if config is None:
             config = load_grm_config(pretrained_model_name_or_path, **hub)
+        if meta_rm is None and config.meta_rm:
+            meta_rm = _resolve_relative(pretrained_model_name_or_path, config.meta_rm)
+        if backend == "vllm":
+            from ..backends.vllm_backend import VLLMBackend
+
+            engine = VLLMBackend(str(pretrained_model_name_or_path), **{**hub, **(backend_kwargs or {})})
+            return cls(config=config, meta_rm=meta_rm, backend=engine)
         model = AutoModelForCausalLM.from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         if tokenizer is None:
             tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **hub)
-        if meta_rm is None and config.meta_rm:
-            meta_rm = _resolve_relative(pretrained_model_name_or_path, config.meta_rm)
         return cls(model, tokenizer, config, meta_rm=meta_rm, max_batch_size=max_batch_size)
+
+    @classmethod
+    def from_endpoint(
+        cls,
+        base_url: str,
+        model: str,
+        config: GRMConfig | str | os.PathLike | None = None,
+        meta_rm: MetaScorer | str | os.PathLike | None = None,
+        **client_kwargs,
+    ) -> GRMForPointwiseScoring:
+        """The same GRM over an OpenAI-compatible server (``vllm serve``, SGLang, TGI, ...): ``base_url`` is the
+        API root (e.g. ``http://127.0.0.1:8000/v1``) and ``model`` the served model name. ``config`` is a
+        :class:`GRMConfig` or a directory holding ``grm_config.json`` (the defaults when ``None``);
+        ``client_kwargs`` go to :class:`~trl_grm.backends.openai_backend.OpenAICompatibleBackend` (``api_key``,
+        ``timeout``, ``max_concurrency``, ``max_retries``, ...)."""
+        from ..backends.openai_backend import OpenAICompatibleBackend
+
+        if config is not None and not isinstance(config, GRMConfig):
+            config = GRMConfig.from_pretrained(config)
+        return cls(config=config, meta_rm=meta_rm, backend=OpenAICompatibleBackend(base_url, model, **client_kwargs))
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
         """Save the causal LM (safetensors; loadable by plain transformers and vLLM), its tokenizer and the GRM
         settings. A Meta RM that has ``save_pretrained`` is stored in ``meta_rm/`` and referenced from the config."""
+        if self.model is None:
+            raise ValueError("save_pretrained needs the transformers backend (this GRM runs on another engine)")
         os.makedirs(save_directory, exist_ok=True)
         self.model.save_pretrained(save_directory, **kwargs)
         self.tokenizer.save_pretrained(save_directory)
@@ -215,14 +269,11 @@ class GRMForPointwiseScoring:
         hint: int | None = None,
         binary_single: bool = False,
     ) -> str:
-        """The chat-formatted prompt for ``item`` with responses shown in ``order`` (see :func:`item_messages`)."""
-        return apply_chat_template(
-            self.tokenizer, item_messages(self.config, item, order, principles_mode, hint, binary_single)
-        )
-
-    def score_range_for(self, item: GRMInput, binary_single: bool = False) -> tuple[int, int]:
-        """The score range of ``item``'s prompt: 0/1 for a single response when ``binary_single``."""
-        return item_score_range(self.config, item, binary_single)
+        """The chat-formatted prompt text for ``item`` with responses shown in ``order`` (see :func:`item_messages`);
+        needs a backend that renders locally (transformers or vLLM)."""
+        if not hasattr(self.backend, "render"):
+            raise ValueError(f"{type(self.backend).__name__} applies the chat template on its server")
+        return self.backend.render(item_messages(self.config, item, order, principles_mode, hint, binary_single))
 
     # -------------------------------------------------------------------------------------------------- sampling
     def sample_judgements(
@@ -254,10 +305,9 @@ class GRMForPointwiseScoring:
         if sample_start is not None and len(sample_start) != len(items):
             raise ValueError(f"{len(items)} items but {len(sample_start)} sample_start values")
         groups = group_samples(items, orders, hints)
-        prompts = [self.render_prompt(items[g.item], g.order, principles_mode, g.hint, binary_single) for g in groups]
-        counts = [len(g.samples) for g in groups]
-        prompt_ids = self.backend.encode(prompts)
-        self._check_context(prompt_ids, groups, max_new_tokens)
+        messages = [
+            item_messages(self.config, items[g.item], g.order, principles_mode, g.hint, binary_single) for g in groups
+        ]
         seeds = None
         if seed is not None:
             keys = [it.fingerprint for it in items]
@@ -265,16 +315,18 @@ class GRMForPointwiseScoring:
             seeds = [
                 [derive_seed(seed, keys[g.item], "sample", starts[g.item] + s) for s in g.samples] for g in groups
             ]
-        generations = self.backend.generate(
-            prompts,
-            counts,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_p=self.config.top_p if top_p is None else top_p,
-            seeds=seeds,
-            progress=progress,
-            prompt_ids=prompt_ids,
-        )
+        sampling = SamplingParams(max_new_tokens, temperature, self.config.top_p if top_p is None else top_p)
+        try:
+            generations = self.backend.generate(
+                messages, [len(g.samples) for g in groups], sampling, seeds=seeds, progress=progress
+            )
+        except ContextOverflowError as err:
+            raise ValueError(
+                f"Input {groups[err.index].item} does not fit the model's context: its prompt has "
+                f"{err.prompt_tokens} tokens and the judgement needs up to {max_new_tokens} more (max_new_tokens), "
+                f"over the limit of {err.limit}. Shorten the prompt or responses, or lower max_new_tokens; nothing "
+                "is cut off, since the scores come last."
+            ) from None
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
         for g, gens in zip(groups, generations):
             for s, gen in zip(g.samples, gens):
@@ -282,19 +334,6 @@ class GRMForPointwiseScoring:
                     self.config, items[g.item], g.order, gen.text, gen.finish_reason, binary_single, max_new_tokens
                 )
         return samples  # type: ignore[return-value]
-
-    def _check_context(self, prompt_ids, groups: Sequence[SampleGroup], max_new_tokens: int) -> None:
-        limit = self.backend.max_context
-        if limit is None:
-            return
-        for ids, g in zip(prompt_ids, groups):
-            if len(ids) + max_new_tokens > limit:
-                raise ValueError(
-                    f"Input {g.item} does not fit the model's context: its prompt has {len(ids)} tokens and the "
-                    f"judgement needs up to {max_new_tokens} more (max_new_tokens), over the limit of {limit}. "
-                    "Shorten the prompt or responses, or lower max_new_tokens; nothing is cut off, since the scores "
-                    "come last."
-                )
 
     # --------------------------------------------------------------------------------------------------- scoring
     def score(
@@ -495,20 +534,6 @@ def parse_sample(
         status = ParseStatus.TRUNCATED.value
         detail = f"the judgement was cut off at {budget} before its score line; raise max_new_tokens"
     return GRMSample(order, text, status, parsed.principles, parsed.critique, scores, finish_reason, detail=detail)
-
-
-def apply_chat_template(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> str:
-    """Render chat messages with the tokenizer's template, merging the system turn into the user turn for
-    templates that reject a system role; plain text when the tokenizer has no chat template."""
-    if not getattr(tokenizer, "chat_template", None):
-        return "\n\n".join(m["content"] for m in messages) + "\n\n"
-    try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except Exception:  # e.g. Gemma-style templates: "System role not supported"
-        if messages[0]["role"] != "system":
-            raise
-        merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
-        return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
 
 
 def load_grm_config(pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs) -> GRMConfig:

@@ -94,9 +94,9 @@ class RejectiveSFTTrainer(SFTTrainer):
 
     def _make_sampler(self, args: RejectiveSFTConfig, model: PreTrainedModel, tokenizer) -> Any:
         if args.sampler_base_url:
-            from ..backends.openai_backend import OpenAICompatibleGRM
-
-            return OpenAICompatibleGRM(args.sampler_base_url, args.sampler_model, config=self.grm_config)
+            return GRMForPointwiseScoring.from_endpoint(
+                args.sampler_base_url, args.sampler_model, config=self.grm_config
+            )
         if args.sampler_model_name_or_path:
             return GRMForPointwiseScoring.from_pretrained(args.sampler_model_name_or_path, config=self.grm_config)
         return GRMForPointwiseScoring(model, tokenizer, self.grm_config)
