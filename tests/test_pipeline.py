@@ -234,3 +234,11 @@ def test_default_pipeline_matches_the_cli_default(tmp_path, capsys):
     cli = json.loads(capsys.readouterr().out)
     assert (cli["scores"], cli["best"]) == (out["scores"], out["best"])
     assert [s["text"] for s in cli["samples"]] == [s["text"] for s in out["samples"]]
+
+
+def test_a_given_grm_is_passed_through_not_rebuilt(judge_dir):
+    grm = GRMForPointwiseScoring.from_pretrained(judge_dir, max_batch_size=3)
+    pipe = pipeline("pointwise-reward", model=grm)
+    assert pipe.grm is grm and pipe.grm.backend.max_batch_size == 3
+    with pytest.raises(ValueError, match="to the GRMForPointwiseScoring itself"):
+        pipeline("pointwise-reward", model=grm, grm_config=GRMConfig())

@@ -97,11 +97,16 @@ TINY_TEMPLATE = {
 
 
 def build_tiny_judge(
-    path: str | os.PathLike, judgement: str = TINY_JUDGEMENT, steps: int = 200, seed: int = 0
+    path: str | os.PathLike,
+    judgement: str = TINY_JUDGEMENT,
+    steps: int = 200,
+    seed: int = 0,
+    hidden_size: int = 64,
 ) -> Path:
     """A tiny Llama GRM that has memorised one judgement: for any prompt in its template, greedy decoding writes
     ``judgement``. It follows the output format without judging anything (the first response shown gets 8, the
     second 3), which makes it a real model whose outputs exercise parsing, mapping back and voting end to end.
+    ``hidden_size=256`` gives 64-dimensional attention heads, the smallest that vLLM's CPU attention accepts.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -109,7 +114,7 @@ def build_tiny_judge(
     from .modeling.configuration_grm import GRMConfig
     from .protocol.template import GRMTemplate, build_messages
 
-    path = build_tiny_model(path, seed=seed)
+    path = build_tiny_model(path, hidden_size=hidden_size, seed=seed)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
     template = GRMTemplate.from_dict(TINY_TEMPLATE)

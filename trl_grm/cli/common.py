@@ -9,6 +9,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 DEBUG_ENV = "TRL_GRM_DEBUG"
@@ -118,3 +119,114 @@ def check_positive(**values: Any) -> None:
     for name, value in values.items():
         if value is not None and value < 1:
             raise UsageError(f"--{name} must be >= 1, got {value}")
+
+
+# ------------------------------------------------------------------------------------------------------- engines
+@dataclass
+class BackendArguments:
+    """Which engine runs the GRM, and how the model is loaded on it."""
+
+    backend: str = field(
+        default="transformers",
+        metadata={"help": "'transformers' (default), 'vllm' (offline engine) or 'openai' (a server at --base_url)."},
+    )
+    dtype: str | None = field(
+        default=None, metadata={"help": "Weights dtype, e.g. bfloat16 (transformers and vllm). Default: the model's."}
+    )
+    attn_implementation: str | None = field(
+        default=None, metadata={"help": "transformers: 'sdpa', 'eager', 'flash_attention_2', ..."}
+    )
+    device_map: str | None = field(default=None, metadata={"help": "transformers: e.g. 'auto' to spread over GPUs."})
+    load_in_4bit: bool = field(default=False, metadata={"help": "transformers: 4-bit NF4 weights (bitsandbytes)."})
+    load_in_8bit: bool = field(default=False, metadata={"help": "transformers: 8-bit weights (bitsandbytes)."})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per model."})
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: share of GPU memory to use."})
+    max_model_len: int | None = field(default=None, metadata={"help": "vllm: context length (default: the model's)."})
+    quantization: str | None = field(default=None, metadata={"help": "vllm: e.g. 'awq', 'gptq', 'fp8'."})
+    lora_path: str | None = field(default=None, metadata={"help": "vllm: a LoRA adapter served over the model."})
+    base_url: str | None = field(
+        default=None, metadata={"help": "openai: API root of the server, e.g. http://127.0.0.1:8000/v1."}
+    )
+    served_model_name: str | None = field(
+        default=None, metadata={"help": "openai: the model name the server knows (default: --model_name_or_path)."}
+    )
+    endpoint: str = field(default="chat", metadata={"help": "openai: 'chat' or 'completions'."})
+    api_key: str | None = field(default=None, metadata={"help": "openai: bearer token (default: $OPENAI_API_KEY)."})
+    request_timeout: float = field(default=120.0, metadata={"help": "openai: seconds per HTTP request."})
+    max_concurrency: int = field(default=8, metadata={"help": "openai: requests in flight at once."})
+
+
+def check_backend_arguments(args: BackendArguments) -> None:
+    from ..backends.base import BACKENDS
+
+    if args.backend not in BACKENDS:
+        raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, got {args.backend!r}")
+    if args.backend == "openai" and not args.base_url:
+        raise UsageError("--backend openai needs --base_url (the server's API root, e.g. http://127.0.0.1:8000/v1)")
+    if args.backend != "openai" and args.base_url:
+        raise UsageError("--base_url is for --backend openai")
+    if args.backend == "vllm":
+        import importlib.util
+
+        from ..backends.vllm_backend import VLLM_INSTALL_HINT
+
+        if importlib.util.find_spec("vllm") is None:
+            raise UsageError(f"--backend vllm needs vLLM, which is not installed: {VLLM_INSTALL_HINT}")
+    if args.load_in_4bit and args.load_in_8bit:
+        raise UsageError("give --load_in_4bit or --load_in_8bit, not both")
+
+
+def load_grm_for(
+    args: BackendArguments, model_name_or_path: str | None, meta_rm: str | None = None, max_batch_size: int = 64
+):
+    """The GRM on the engine that ``args`` choose (the embedded default model when ``model_name_or_path`` is unset,
+    except over a server, which serves its own model)."""
+    from ..modeling.default_model import default_grm_path, load_grm, resolve_grm_config
+    from ..modeling.modeling_grm import GRMForPointwiseScoring
+
+    if args.backend == "openai":
+        model = args.served_model_name or model_name_or_path
+        if not model:
+            raise UsageError("--backend openai needs --served_model_name (or --model_name_or_path)")
+        config = (
+            resolve_grm_config(model_name_or_path)
+            if model_name_or_path and os.path.isdir(model_name_or_path)
+            else None
+        )
+        return GRMForPointwiseScoring.from_endpoint(
+            args.base_url,
+            model,
+            config=config,
+            meta_rm=meta_rm,
+            endpoint=args.endpoint,
+            tokenizer=model_name_or_path if args.endpoint == "completions" else None,
+            api_key=args.api_key,
+            timeout=args.request_timeout,
+            max_concurrency=args.max_concurrency,
+        )
+    if args.backend == "vllm":
+        path = model_name_or_path or str(default_grm_path())
+        options = dict(
+            tensor_parallel_size=args.tensor_parallel_size,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            max_model_len=args.max_model_len,
+            dtype=args.dtype or "auto",
+            quantization=args.quantization,
+            lora_path=args.lora_path,
+        )
+        return GRMForPointwiseScoring.from_pretrained(path, backend="vllm", backend_kwargs=options, meta_rm=meta_rm)
+    kwargs: dict[str, Any] = {}
+    if args.dtype:
+        kwargs["dtype"] = args.dtype
+    if args.attn_implementation:
+        kwargs["attn_implementation"] = args.attn_implementation
+    if args.device_map:
+        kwargs["device_map"] = args.device_map
+    if args.load_in_4bit or args.load_in_8bit:
+        from trl import ModelConfig, get_quantization_config
+
+        kwargs["quantization_config"] = get_quantization_config(
+            ModelConfig(load_in_4bit=args.load_in_4bit, load_in_8bit=args.load_in_8bit)
+        )
+        kwargs.setdefault("device_map", "auto")
+    return load_grm(model_name_or_path, meta_rm=meta_rm, max_batch_size=max_batch_size, **kwargs)

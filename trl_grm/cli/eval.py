@@ -11,7 +11,15 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from .common import UsageError, check_positive, make_command_parser, quiet_loading
+from .common import (
+    BackendArguments,
+    UsageError,
+    check_backend_arguments,
+    check_positive,
+    load_grm_for,
+    make_command_parser,
+    quiet_loading,
+)
 
 logger = logging.getLogger(__name__)
 PROG = "trl-grm eval"
@@ -55,7 +63,7 @@ class EvalArguments:
 
 def make_parser():
     return make_command_parser(
-        [EvalArguments],
+        [EvalArguments, BackendArguments],
         PROG,
         description="Greedy, Voting@k and MetaRM@k accuracy of a GRM on preference data, with a JSON report, a "
         "markdown table and a plot.",
@@ -64,8 +72,8 @@ def make_parser():
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run; errors propagate (``trl-grm`` turns them into one line and an exit status)."""
-    (args,) = make_parser().parse_args_and_config(argv)
-    return run(args)
+    args, backend = make_parser().parse_args_and_config(argv)
+    return run(args, backend)
 
 
 def load_dataset_arg(args: EvalArguments):
@@ -81,10 +89,14 @@ def load_dataset_arg(args: EvalArguments):
     return load_dataset(args.dataset, args.dataset_config, split=args.dataset_split)
 
 
-def run(args: EvalArguments) -> int:
+def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
-    from ..modeling.default_model import check_model_source, load_grm, resolve_grm_config
+    from ..modeling.configuration_grm import GRMConfig
+    from ..modeling.default_model import check_model_source, resolve_grm_config
     from ..modeling.modeling_grm import resolve_score_settings
+
+    backend = backend or BackendArguments()
+    check_backend_arguments(backend)
 
     if not args.output_dir:
         raise UsageError("Give --output_dir: the sample caches and the reports are written there")
@@ -103,7 +115,11 @@ def run(args: EvalArguments) -> int:
     )
     # Bad data, a missing model and bad sampling options all fail here, before a model is loaded.
     data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
-    config = resolve_grm_config(args.model_name_or_path)
+    if backend.backend == "openai":
+        local = args.model_name_or_path and os.path.isdir(args.model_name_or_path)
+        config = resolve_grm_config(args.model_name_or_path) if local else GRMConfig()
+    else:
+        config = resolve_grm_config(args.model_name_or_path)
     if args.meta_rm:
         check_model_source(args.meta_rm, what="meta RM")
     resolve_score_settings(
@@ -116,7 +132,7 @@ def run(args: EvalArguments) -> int:
         k_meta=args.k_meta,
     )
     quiet_loading()
-    grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+    grm = load_grm_for(backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
     title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
     evaluate(

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .common import (
+    BackendArguments,
     UsageError,
+    check_backend_arguments,
     check_input_file,
     check_output_file,
     check_positive,
+    load_grm_for,
     make_command_parser,
     quiet_loading,
 )
@@ -83,7 +86,7 @@ class ScoreArguments:
 
 def make_parser():
     return make_command_parser(
-        [ScoreArguments],
+        [ScoreArguments, BackendArguments],
         PROG,
         description="Score 1..n responses per query with a pointwise GRM (principles, critique, voting over k "
         "samples).",
@@ -221,16 +224,16 @@ def format_report(item: dict, result: dict, seed: int) -> str:
 # ------------------------------------------------------------------------------------------------------------- run
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run; errors propagate (``trl-grm`` turns them into one line and an exit status)."""
-    (args,) = make_parser().parse_args_and_config(argv)
-    return run(args)
+    args, backend = make_parser().parse_args_and_config(argv)
+    return run(args, backend)
 
 
-def run(args: ScoreArguments) -> int:
+def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
+    from ..modeling.configuration_grm import GRMConfig
     from ..modeling.default_model import (
         check_model_source,
         default_grm_digest,
         is_default_grm,
-        load_grm,
         resolve_grm_config,
     )
     from ..modeling.modeling_grm import resolve_score_settings
@@ -240,11 +243,18 @@ def run(args: ScoreArguments) -> int:
     from ..utils.progress import sample_bar
 
     # Everything that needs no model is checked before one loads.
+    backend = backend or BackendArguments()
+    check_backend_arguments(backend)
     check_positive(batch_size=args.batch_size, max_batch_size=args.max_batch_size)
     check_output_file(args.output)
     raw, single = read_inputs(args)
     items, _ = to_inputs(raw)
-    config = resolve_grm_config(args.model_name_or_path)
+    served = backend.backend == "openai"
+    if served:  # the server has the model; GRM settings come from a local folder when one is named
+        local = args.model_name_or_path and os.path.isdir(args.model_name_or_path)
+        config = resolve_grm_config(args.model_name_or_path) if local else GRMConfig()
+    else:
+        config = resolve_grm_config(args.model_name_or_path)
     if args.meta_rm:
         check_model_source(args.meta_rm, what="meta RM")
     settings = resolve_score_settings(
@@ -258,11 +268,14 @@ def run(args: ScoreArguments) -> int:
         principles_mode=args.principles_mode,
         k_meta=args.k_meta,
     )
-    demo = is_default_grm(args.model_name_or_path)
+    demo = not served and is_default_grm(args.model_name_or_path)
     model_id = f"embedded:{default_grm_digest()}" if demo else args.model_name_or_path
+    if served:
+        model_id = f"{backend.base_url}:{backend.served_model_name or args.model_name_or_path}"
     settings_hash = fingerprint(
         {
             "model": model_id,
+            "backend": backend.backend,
             "meta_rm": args.meta_rm,
             "seed": args.seed,
             "return_samples": args.return_samples or args.pretty,
@@ -287,7 +300,7 @@ def run(args: ScoreArguments) -> int:
         if done:
             print(f"{PROG}: {args.output} holds {len(done)} result(s); resuming at input {len(done)}", file=sys.stderr)
         quiet_loading()
-        grm = load_grm(args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+        grm = load_grm_for(backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
         k = settings.num_samples
         with sample_bar(len(items) * k, initial=len(done) * k, desc="Scoring", disable=None) as bar:
             for lo in range(len(done), len(items), args.batch_size):

