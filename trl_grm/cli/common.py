@@ -151,7 +151,9 @@ class BackendArguments:
         default=None, metadata={"help": "openai: the model name the server knows (default: --model_name_or_path)."}
     )
     endpoint: str = field(default="chat", metadata={"help": "openai: 'chat' or 'completions'."})
-    api_key: str | None = field(default=None, metadata={"help": "openai: bearer token (default: $OPENAI_API_KEY)."})
+    endpoint_api_key: str | None = field(
+        default=None, metadata={"help": "openai: bearer token sent to the server (default: $OPENAI_API_KEY)."}
+    )
     request_timeout: float = field(default=120.0, metadata={"help": "openai: seconds per HTTP request."})
     max_concurrency: int = field(default=8, metadata={"help": "openai: requests in flight at once."})
 
@@ -200,7 +202,7 @@ def load_grm_for(
             meta_rm=meta_rm,
             endpoint=args.endpoint,
             tokenizer=model_name_or_path if args.endpoint == "completions" else None,
-            api_key=args.api_key,
+            api_key=args.endpoint_api_key,
             timeout=args.request_timeout,
             max_concurrency=args.max_concurrency,
         )

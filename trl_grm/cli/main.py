@@ -15,6 +15,7 @@ from .common import DEBUG_ENV, EXIT_USAGE, run_command
 COMMANDS = {
     "score": ("trl_grm.cli.score", "score responses with a GRM (JSON / JSONL in, JSON / JSONL out)"),
     "eval": ("trl_grm.cli.eval", "greedy / Voting@k / MetaRM@k accuracy on a benchmark, with report and plot"),
+    "serve": ("trl_grm.cli.serve", "serve a GRM over HTTP (POST /v1/score, GET /health, GET /ready)"),
 }
 
 
