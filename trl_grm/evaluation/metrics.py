@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
-from ..protocol.voting import pick_best, vote
+from ..protocol.voting import default_k_meta, pick_best, vote
 
 Scores = Sequence[int] | None
 TieBreak = Literal["random", "expected"]
@@ -127,7 +127,7 @@ def example_accuracy(
     for subset in chosen:
         scores = [sample_scores[i] for i in subset]
         metas = None if meta_scores is None else [_meta(meta_scores[i]) for i in subset]
-        kept = None if metas is None else (k_meta or max(1, k // 2))
+        kept = None if metas is None else (k_meta or default_k_meta(k))
         total += credit(vote(scores, rng, metas, kept).scores, label, tie_break, rng)
     return total / len(chosen)
 
@@ -151,7 +151,7 @@ def example_mean_score(
     for subset in subsets(len(sample_scores), k, num_subsets, rng):
         scores = [sample_scores[i] for i in subset]
         metas = None if meta_scores is None else [_meta(meta_scores[i]) for i in subset]
-        v = vote(scores, rng, metas, None if metas is None else (k_meta or max(1, k // 2)))
+        v = vote(scores, rng, metas, None if metas is None else (k_meta or default_k_meta(k)))
         if v.scores is not None:
             values.append(v.scores[0] / len(v.used))
     return sum(values) / len(values) if values else None

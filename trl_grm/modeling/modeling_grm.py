@@ -403,7 +403,7 @@ class GRMForPointwiseScoring:
                 [s.scores for s in item_samples],
                 derive_rng(seed, key, "tie"),
                 meta_scores=metas if scorer is not None else None,
-                k_meta=settings.k_meta if settings.k_meta is not None else max(1, k // 2),
+                k_meta=settings.k_meta,  # None: vote's default, k/2
             )
             for i in v.used:
                 item_samples[i].used = True

@@ -51,6 +51,11 @@ def map_back(shown_scores: Sequence[int], order: Sequence[int]) -> list[int]:
     return original
 
 
+def default_k_meta(k: int) -> int:
+    """Samples kept by Meta RM guided voting when ``k_meta`` is not given: k/2 (at least 1), as in the paper."""
+    return max(1, k // 2)
+
+
 def pick_best(scores: Sequence[float], rng: random.Random) -> int:
     """Index of the highest score; ties are broken at random (shuffle, take the first highest), as in the paper."""
     if not scores:
@@ -89,7 +94,7 @@ def vote(
         if len(meta_scores) != len(sample_scores):
             raise ValueError(f"{len(meta_scores)} meta scores for {len(sample_scores)} samples")
         if k_meta is None:
-            k_meta = max(1, len(sample_scores) // 2)
+            k_meta = default_k_meta(len(sample_scores))
         if not 1 <= k_meta <= len(sample_scores):
             raise ValueError(f"k_meta must be in 1..{len(sample_scores)} (the number of samples), got {k_meta}")
         valid = sorted(valid, key=lambda i: (-meta_scores[i], i))[:k_meta]
