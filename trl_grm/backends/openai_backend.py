@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from ..utils.progress import sample_bar
+from ..utils.progress import progress_reporter
 from .base import Generation, Messages, ProgressCallback, SamplingParams, apply_chat_template, check_request
 
 logger = logging.getLogger(__name__)
@@ -135,27 +135,25 @@ class OpenAICompatibleBackend:
             return results
         params = {"temperature": sampling.temperature, "top_p": sampling.top_p, "max_tokens": sampling.max_new_tokens}
         stop = threading.Event()  # set on the first error: the other requests give up instead of retrying
-        bar = sample_bar(sum(counts)) if progress is True else None
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(todo)), thread_name_prefix="grm-http")
-        try:
-            futures = {
-                pool.submit(self._sample_prompt, messages[p], counts[p], params, seeds[p] if seeds else None, stop): p
-                for p in todo
-            }
-            for future in as_completed(futures):
-                p = futures[future]
-                results[p] = future.result()
-                if bar is not None:
-                    bar.update(counts[p])
-                elif callable(progress):
-                    progress(counts[p])
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            if bar is not None:
-                bar.close()
+        with progress_reporter(progress, sum(counts)) as report:
+            try:
+                futures = {
+                    pool.submit(
+                        self._sample_prompt, messages[p], counts[p], params, seeds[p] if seeds else None, stop
+                    ): p
+                    for p in todo
+                }
+                for future in as_completed(futures):
+                    p = futures[future]
+                    results[p] = future.result()
+                    if report is not None:
+                        report(counts[p])
+            except BaseException:
+                stop.set()
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         return results
 
     def _sample_prompt(

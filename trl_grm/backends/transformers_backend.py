@@ -35,7 +35,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from ..utils.progress import sample_bar
+from ..utils.progress import progress_reporter
 from .base import (
     Generation,
     Messages,
@@ -250,26 +250,19 @@ class TransformersBackend:
         chunks = [rows[i : i + self.max_batch_size] for i in range(0, len(rows), self.max_batch_size)]
         results: list[list[Generation | None]] = [[None] * c for c in counts]
         stats = GenerationStats()
-        bar = None
-        if progress is True:
-            bar = sample_bar(len(rows))
-            progress = bar.update
-        try:
+        with progress_reporter(progress, len(rows)) as report:
             for chunk in chunks:
                 processors = LogitsProcessorList(warpers)
                 if warpers:
                     processors.append(RowSeededGumbel([seeds[p][j] for p, j in chunk]))
                 stopping = StoppingCriteriaList()
-                if callable(progress):
-                    stopping.append(_DecodeProgress(progress, len(chunk), max_new_tokens, eos_ids))
+                if report is not None:
+                    stopping.append(_DecodeProgress(report, len(chunk), max_new_tokens, eos_ids))
                 generations = self._generate_chunk(
                     [p for p, _ in chunk], ids, config, eos_ids, stats, processors, stopping
                 )
                 for (p, j), generation in zip(chunk, generations):
                     results[p][j] = generation
-        finally:
-            if bar is not None:
-                bar.close()
         self.last_stats = stats
         return results  # type: ignore[return-value]
 

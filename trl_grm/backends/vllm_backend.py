@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..utils.progress import sample_bar
+from ..utils.progress import progress_reporter
 from .base import (
     Generation,
     Messages,
@@ -149,8 +149,7 @@ class VLLMBackend:
                 for j in range(count):
                     requests.append((p, 1, self._params(sampling, seeds[p][j] if seeds is not None else None)))
         results: list[list[Generation]] = [[] for _ in messages]
-        bar = sample_bar(sum(counts)) if progress is True else None
-        try:
+        with progress_reporter(progress, sum(counts)) as report:
             for lo in range(0, len(requests), _CHUNK):
                 chunk = requests[lo : lo + _CHUNK]
                 outputs = self.llm.generate(
@@ -167,14 +166,8 @@ class VLLMBackend:
                         len(completion.token_ids),
                     )
                     results[p] += [generation] * copies
-                done = sum(copies for _, copies, _ in chunk)
-                if bar is not None:
-                    bar.update(done)
-                elif callable(progress):
-                    progress(done)
-        finally:
-            if bar is not None:
-                bar.close()
+                if report is not None:
+                    report(sum(copies for _, copies, _ in chunk))
         return results
 
     def _params(self, sampling: SamplingParams, seed: int | None):
