@@ -178,27 +178,34 @@ def check_backend_arguments(args: BackendArguments) -> None:
         raise UsageError("give --load_in_4bit or --load_in_8bit, not both")
 
 
+def grm_config_for(args: BackendArguments, model_name_or_path: str | None):
+    """The GRM settings that will be used, read without loading any weights. A server has the model; its GRM
+    settings come from a local folder when ``model_name_or_path`` names one, else they are the defaults."""
+    from ..modeling.configuration_grm import GRMConfig
+    from ..modeling.default_model import resolve_grm_config
+
+    if args.backend == "openai":
+        local = model_name_or_path and os.path.isdir(model_name_or_path)
+        return resolve_grm_config(model_name_or_path) if local else GRMConfig()
+    return resolve_grm_config(model_name_or_path)
+
+
 def load_grm_for(
     args: BackendArguments, model_name_or_path: str | None, meta_rm: str | None = None, max_batch_size: int = 64
 ):
     """The GRM on the engine that ``args`` choose (the embedded default model when ``model_name_or_path`` is unset,
     except over a server, which serves its own model)."""
-    from ..modeling.default_model import default_grm_path, load_grm, resolve_grm_config
+    from ..modeling.default_model import default_grm_path, load_grm
     from ..modeling.modeling_grm import GRMForPointwiseScoring
 
     if args.backend == "openai":
         model = args.served_model_name or model_name_or_path
         if not model:
             raise UsageError("--backend openai needs --served_model_name (or --model_name_or_path)")
-        config = (
-            resolve_grm_config(model_name_or_path)
-            if model_name_or_path and os.path.isdir(model_name_or_path)
-            else None
-        )
         return GRMForPointwiseScoring.from_endpoint(
             args.base_url,
             model,
-            config=config,
+            config=grm_config_for(args, model_name_or_path),
             meta_rm=meta_rm,
             endpoint=args.endpoint,
             tokenizer=model_name_or_path if args.endpoint == "completions" else None,

@@ -16,6 +16,7 @@ from .common import (
     UsageError,
     check_backend_arguments,
     check_positive,
+    grm_config_for,
     load_grm_for,
     make_command_parser,
     quiet_loading,
@@ -91,8 +92,7 @@ def load_dataset_arg(args: EvalArguments):
 
 def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
-    from ..modeling.configuration_grm import GRMConfig
-    from ..modeling.default_model import check_model_source, resolve_grm_config
+    from ..modeling.default_model import check_model_source
     from ..modeling.modeling_grm import resolve_score_settings
 
     backend = backend or BackendArguments()
@@ -115,11 +115,7 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     )
     # Bad data, a missing model and bad sampling options all fail here, before a model is loaded.
     data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
-    if backend.backend == "openai":
-        local = args.model_name_or_path and os.path.isdir(args.model_name_or_path)
-        config = resolve_grm_config(args.model_name_or_path) if local else GRMConfig()
-    else:
-        config = resolve_grm_config(args.model_name_or_path)
+    config = grm_config_for(backend, args.model_name_or_path)
     if args.meta_rm:
         check_model_source(args.meta_rm, what="meta RM")
     resolve_score_settings(

@@ -25,6 +25,7 @@ from .common import (
     check_input_file,
     check_output_file,
     check_positive,
+    grm_config_for,
     load_grm_for,
     make_command_parser,
     quiet_loading,
@@ -229,12 +230,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
-    from ..modeling.configuration_grm import GRMConfig
     from ..modeling.default_model import (
         check_model_source,
         default_grm_digest,
         is_default_grm,
-        resolve_grm_config,
     )
     from ..modeling.modeling_grm import resolve_score_settings
     from ..protocol.inputs import to_inputs
@@ -250,11 +249,7 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
     raw, single = read_inputs(args)
     items, _ = to_inputs(raw)
     served = backend.backend == "openai"
-    if served:  # the server has the model; GRM settings come from a local folder when one is named
-        local = args.model_name_or_path and os.path.isdir(args.model_name_or_path)
-        config = resolve_grm_config(args.model_name_or_path) if local else GRMConfig()
-    else:
-        config = resolve_grm_config(args.model_name_or_path)
+    config = grm_config_for(backend, args.model_name_or_path)
     if args.meta_rm:
         check_model_source(args.meta_rm, what="meta RM")
     settings = resolve_score_settings(
@@ -311,7 +306,7 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
                     seed=args.seed,
                     return_samples=args.return_samples or args.pretty,
                     progress=bar.update,
-                    **{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)},
+                    **dataclasses.asdict(settings),
                 )
                 records = [
                     {
