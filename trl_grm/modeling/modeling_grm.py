@@ -198,6 +198,8 @@ class GRMForPointwiseScoring:
         if backend not in ("transformers", "vllm"):
             hint = " (use GRMForPointwiseScoring.from_endpoint for a server)" if backend == "openai" else ""
             raise ValueError(f"backend must be 'transformers' or 'vllm' for from_pretrained, got {backend!r}{hint}")
+        # transformers' Auto classes add private markers (e.g. ``_from_auto``) that the inner Auto call sets itself.
+        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("_")}
         hub = {k: kwargs[k] for k in ("revision", "token", "cache_dir", "local_files_only") if k in kwargs}
         if config is None:
             config = load_grm_config(pretrained_model_name_or_path, **hub)
