@@ -27,8 +27,10 @@ from trl_grm import MetaRewardModel
 from trl_grm.data.meta import build_meta_dataset, sample_meta_records
 from trl_grm.data.sampling import read_samples
 from trl_grm.data.synthetic import SyntheticTasks
-from trl_grm.evaluation.harness import EvalSettings, compute_report, meta_scores_for, plot_report, report_markdown
+from trl_grm.evaluation.harness import EvalSettings, meta_scores_for
 from trl_grm.evaluation.metrics import roc_auc
+from trl_grm.evaluation.presentation import plot_report, report_markdown
+from trl_grm.evaluation.report import compute_report
 from trl_grm.modeling.default_model import find_minilm, load_grm
 from trl_grm.trainers.meta_rm_config import MetaRMConfig
 from trl_grm.trainers.meta_rm_trainer import MetaRMTrainer

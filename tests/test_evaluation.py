@@ -13,8 +13,11 @@ from trl_grm import GRMConfig
 from trl_grm.cli.main import main
 from trl_grm.data.formats import LabeledInput
 from trl_grm.evaluation import metrics as M
-from trl_grm.evaluation.harness import EvalSettings, SampleCache, compute_report, evaluate, report_markdown
-from trl_grm.modeling.modeling_grm import parse_sample
+from trl_grm.evaluation.cache import SampleCache
+from trl_grm.evaluation.harness import EvalSettings, evaluate
+from trl_grm.evaluation.presentation import report_markdown
+from trl_grm.evaluation.report import compute_report
+from trl_grm.protocol.judging import parse_sample
 
 
 # ------------------------------------------------------------------------------------------------------ metrics
@@ -243,7 +246,7 @@ def test_cache_resumes_after_a_crash_and_extends_to_a_larger_k(tmp_path):
     fresh = _fill(SampleCache(tmp_path / "fresh", settings), PositionJudge(), examples, 8)
     assert [[s["order"] for s in f] for f in fresh] == [[s["order"] for s in m] for m in more]
     assert _fill(SampleCache(tmp_path, settings), PositionJudge(), examples, 2) == [m[:2] for m in more]
-    with pytest.raises(ValueError, match=r"other settings \(differing: \['temperature'\]\)"):
+    with pytest.raises(ValueError, match=r"other settings \(temperature: 0\.5 there, 1\.0 now\)"):
         _fill(SampleCache(tmp_path, {**settings, "temperature": 1.0}), PositionJudge(), examples, 2)
 
 
@@ -333,7 +336,7 @@ def test_cli_eval_names_a_missing_model(tmp_path, capsys):
 
 
 def test_batches_fill_calls_with_whole_examples():
-    from trl_grm.evaluation.harness import _batches
+    from trl_grm.evaluation.cache import _batches
 
     need = {0: 4, 1: 4, 2: 1, 3: 8, 4: 2}
     assert _batches([0, 1, 2, 3, 4], need, 8) == [[0, 1], [2], [3], [4]]
@@ -356,11 +359,11 @@ def test_evaluate_passes_principles_mode_and_reference_through(tmp_path):
 
 def test_sampling_progress_moves_while_a_batch_decodes(judge_dir, tmp_path, monkeypatch):
     """Issue 9, defect 15: one batched call holding all the work still moves the bar, in fractions of a sample."""
-    import trl_grm.evaluation.harness as harness
+    import trl_grm.evaluation.cache as cache
     from trl_grm import GRMForPointwiseScoring
 
     updates: list[float] = []
-    make_bar = harness.sample_bar
+    make_bar = cache.sample_bar
 
     def recording_bar(*args, **kwargs):
         bar = make_bar(*args, **{**kwargs, "disable": False})
@@ -368,7 +371,7 @@ def test_sampling_progress_moves_while_a_batch_decodes(judge_dir, tmp_path, monk
         bar.update = lambda n=1: (updates.append(n), update(n))[1]
         return bar
 
-    monkeypatch.setattr(harness, "sample_bar", recording_bar)
+    monkeypatch.setattr(cache, "sample_bar", recording_bar)
     judge = GRMForPointwiseScoring.from_pretrained(judge_dir)
     examples = [_pair(i, "s") for i in range(2)]
     cache = SampleCache(tmp_path, {"model": "tiny"})

@@ -20,7 +20,7 @@ from trl_grm.data.rejective import RejectiveSampler
 from trl_grm.data.sampling import read_samples
 from trl_grm.evaluation.metrics import roc_auc
 from trl_grm.modeling.meta_rm import encode_meta_inputs
-from trl_grm.modeling.modeling_grm import parse_sample
+from trl_grm.protocol.judging import parse_sample
 from trl_grm.protocol.meta import render_meta_input
 from trl_grm.protocol.voting import vote
 from trl_grm.trainers.meta_rm_config import MetaRMConfig

@@ -14,8 +14,8 @@ import pytest
 from trl_grm import GRMForPointwiseScoring
 from trl_grm.backends.openai_backend import OpenAICompatibleError, request_seed
 from trl_grm.modeling.configuration_grm import GRMConfig
-from trl_grm.modeling.modeling_grm import group_samples, item_messages, parse_sample
 from trl_grm.protocol.inputs import GRMInput
+from trl_grm.protocol.judging import group_samples, item_messages, parse_sample
 from trl_grm.protocol.seeding import derive_seed
 from trl_grm.protocol.template import build_messages
 

@@ -14,8 +14,8 @@ import pytest
 
 from trl_grm.data.rejective import SAMPLES_FILE, RejectiveSampler, decide, is_hinted
 from trl_grm.modeling.configuration_grm import GRMConfig
-from trl_grm.modeling.modeling_grm import GRMSample, item_messages
 from trl_grm.protocol.inputs import GRMInput
+from trl_grm.protocol.judging import GRMSample, item_messages
 from trl_grm.protocol.voting import map_back
 
 

@@ -81,3 +81,16 @@ def test_context_overflow_is_named_before_generating(vllm_grm):
 def test_trust_remote_code_is_refused(judge_256):
     with pytest.raises(ValueError, match="trust_remote_code is not supported"):
         VLLMBackend(judge_256, trust_remote_code=True)
+
+
+def test_sampling_overrides_reach_every_request(vllm_grm):
+    """``ignore_eos`` (how bench_backends fixes the output length) makes every judgement run to max_new_tokens; the
+    GRM's own sampling fields cannot be overridden."""
+    fixed = GRMForPointwiseScoring(
+        config=vllm_grm.config, backend=VLLMBackend(llm=vllm_grm.backend.llm, sampling_overrides={"ignore_eos": True})
+    )
+    assert fixed.score(PAIR, num_samples=1, max_new_tokens=300).samples[0].finish_reason == "length"
+    # Without the override the judge ends its (greedy) judgement on its own.
+    assert vllm_grm.score(PAIR, num_samples=1, max_new_tokens=300).samples[0].finish_reason == "stop"
+    with pytest.raises(ValueError, match=r"sampling_overrides cannot set \['seed', 'temperature'\]"):
+        VLLMBackend(llm=vllm_grm.backend.llm, sampling_overrides={"temperature": 1.0, "seed": 3})

@@ -9,9 +9,10 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .modeling.configuration_grm import GRM_CONFIG_NAME, GRMConfig
 from .modeling.meta_rm import MetaRewardModel
-from .modeling.modeling_grm import GRMForPointwiseScoring, GRMResult, GRMSample
+from .modeling.modeling_grm import GRMForPointwiseScoring, GRMResult
 from .pipelines.pointwise_reward import PointwiseRewardPipeline
 from .protocol.inputs import GRMInput
+from .protocol.judging import GRMSample
 from .protocol.parsing import ParsedOutput, ParseStatus, parse_output
 from .protocol.rules import is_correct, rule_reward
 from .protocol.template import GRMTemplate, build_messages

@@ -50,6 +50,9 @@ class VLLMBackend:
             revision: passed to ``vllm.LLM``.
         enable_lora, lora_path, max_lora_rank: serve a LoRA adapter over the base ``model`` (``LoRARequest``).
         llm: an existing ``vllm.LLM`` to use instead of building one (then the other engine options are ignored).
+        sampling_overrides: extra ``vllm.SamplingParams`` fields for every request (e.g. ``{"ignore_eos": True}``
+            for fixed-length benchmarks); the fields the GRM sets (n, temperature, top_p, max_tokens, seed) are
+            refused.
         engine_kwargs: any other ``vllm.LLM`` argument (``trust_remote_code`` is refused: never needed).
     """
 
@@ -70,9 +73,14 @@ class VLLMBackend:
         revision: str | None = None,
         seed: int = 0,
         llm: Any = None,
+        sampling_overrides: dict[str, Any] | None = None,
         **engine_kwargs,
     ):
         vllm = _import_vllm()
+        owned = sorted(set(sampling_overrides or {}) & {"n", "temperature", "top_p", "max_tokens", "seed"})
+        if owned:
+            raise ValueError(f"sampling_overrides cannot set {owned}: the GRM's sampling settings own them")
+        self.sampling_overrides = dict(sampling_overrides or {})
         if engine_kwargs.pop("trust_remote_code", False):
             raise ValueError("trust_remote_code is not supported: GRM checkpoints are plain causal LMs")
         if lora_path is not None:
@@ -179,4 +187,5 @@ class VLLMBackend:
             max_tokens=sampling.max_new_tokens,
             seed=None if greedy or seed is None else int(seed) & 0x7FFFFFFFFFFFFFFF,
             skip_special_tokens=True,
+            **self.sampling_overrides,
         )

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import item_messages, item_score_range
 from ..protocol.inputs import GRMInput
+from ..protocol.judging import item_messages, item_score_range
 from ..protocol.template import render_hint
 from .sampling import SAMPLES_FILE, SETTINGS_FILE, JudgementSampler, LabelledSampling, decide, is_hinted
 

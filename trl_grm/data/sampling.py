@@ -8,7 +8,6 @@ after a crash continues with the examples that are not in the file yet, so nothi
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Sequence
@@ -17,12 +16,12 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import GRMSample
 from ..protocol.inputs import GRMInput
+from ..protocol.judging import GRMSample
 from ..protocol.rules import is_correct
 from ..protocol.seeding import SEEDING_VERSION
 from ..protocol.voting import make_orders
-from ..utils.jsonl import append_records, read_finished
+from ..utils.jsonl import append_records, check_run_settings, read_finished
 
 SAMPLES_FILE = "samples.jsonl"
 SETTINGS_FILE = "settings.json"
@@ -94,21 +93,6 @@ class LabelledSampling:
         }
         self.batch_size = batch_size
 
-    def _check_settings(self, output_dir: str, num_examples: int) -> None:
-        path = os.path.join(output_dir, SETTINGS_FILE)
-        wanted = {**self.settings, "num_examples": num_examples}
-        if os.path.exists(path):
-            with open(path) as f:
-                found = json.load(f)
-            if found != wanted:
-                raise ValueError(
-                    f"{output_dir} holds samples made with other settings ({found}); use a new output_dir "
-                    f"or the same settings ({wanted})"
-                )
-        else:
-            with open(path, "w") as f:
-                json.dump(wanted, f, indent=2)
-
     def sample(
         self,
         examples: Sequence[GRMInput],
@@ -123,7 +107,7 @@ class LabelledSampling:
         """
         output_dir = str(output_dir)
         os.makedirs(output_dir, exist_ok=True)
-        self._check_settings(output_dir, len(examples))
+        check_run_settings(output_dir, {**self.settings, "num_examples": len(examples)}, SETTINGS_FILE)
         path = os.path.join(output_dir, SAMPLES_FILE)
         records = {r["index"]: r for r in read_finished(path)}
         todo = [i for i in range(len(examples)) if i not in records]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from ..protocol.voting import default_k_meta, pick_best, vote
 
@@ -158,16 +158,31 @@ def example_mean_score(
 
 
 def bootstrap_ci(
-    values: Sequence[float], num_resamples: int = 1000, confidence: float = 0.95, seed: int | str = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of ``values`` (resampling examples with replacement)."""
+    values: Sequence[Any],
+    num_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int | str = 0,
+    statistic: Callable[[Sequence[Any]], float] | None = None,
+) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval of ``statistic`` (the mean by default) over ``values``, resampling examples with
+    replacement. A resample on which ``statistic`` raises ``ValueError`` (e.g. ROC-AUC of one class) is skipped;
+    ``(None, None)`` when every one was."""
     if not values:
         raise ValueError("bootstrap_ci needs at least one value")
     rng = random.Random(f"{seed}:bootstrap")
     n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(num_resamples))
-    lo = means[int(math.floor((1 - confidence) / 2 * (num_resamples - 1)))]
-    hi = means[int(math.ceil((1 + confidence) / 2 * (num_resamples - 1)))]
+    stats = []
+    for _ in range(num_resamples):
+        resample = [values[rng.randrange(n)] for _ in range(n)]
+        try:
+            stats.append(sum(resample) / n if statistic is None else statistic(resample))
+        except ValueError:
+            continue
+    if not stats:
+        return None, None
+    stats.sort()
+    lo = stats[int(math.floor((1 - confidence) / 2 * (len(stats) - 1)))]
+    hi = stats[int(math.ceil((1 + confidence) / 2 * (len(stats) - 1)))]
     return lo, hi
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -12,6 +13,8 @@ from ..protocol.template import PRINCIPLES_MODES, GRMTemplate
 from ..protocol.voting import ORDER_STRATEGIES
 
 GRM_CONFIG_NAME = "grm_config.json"
+
+logger = logging.getLogger(__name__)
 
 
 @strict
@@ -91,3 +94,22 @@ class GRMConfig(PreTrainedConfig):
         """Read ``grm_config.json`` from a directory or Hub repo; raises ``OSError`` when there is none."""
         kwargs.setdefault("_configuration_file", GRM_CONFIG_NAME)
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+    @classmethod
+    def from_model(cls, pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs) -> GRMConfig:
+        """The GRM settings saved with a model, or the defaults for a plain causal LM without ``grm_config.json``."""
+        try:
+            return cls.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+        except OSError:
+            logger.info("No %s in %s: using the default GRM settings", GRM_CONFIG_NAME, pretrained_model_name_or_path)
+            return cls()
+
+    @classmethod
+    def resolve(cls, setting: dict[str, Any] | str | os.PathLike | None, model_path: str | None = None) -> GRMConfig:
+        """GRM settings from a dict, a directory / Hub id holding ``grm_config.json``, or else the model's own
+        (defaults when it has none): how the trainers read their ``grm_config`` argument."""
+        if isinstance(setting, dict):
+            return cls(**setting)
+        if isinstance(setting, (str, os.PathLike)):
+            return cls.from_pretrained(setting)
+        return cls.from_model(model_path) if model_path else cls()

@@ -8,39 +8,23 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from ..backends.base import ContextOverflowError, GenerationBackend, SamplingParams
 from ..backends.transformers_backend import TransformersBackend
 from ..protocol.inputs import GRMInput, to_inputs
-from ..protocol.meta import render_meta_input
-from ..protocol.parsing import ParseStatus, parse_output
+from ..protocol.judging import GRMSample, group_samples, item_messages, parse_sample
+from ..protocol.meta import meta_rm_scores
+from ..protocol.parsing import ParseStatus
 from ..protocol.seeding import derive_rng, derive_seed
-from ..protocol.template import PRINCIPLES_MODES, build_messages
-from ..protocol.voting import ORDER_STRATEGIES, make_orders, map_back, vote
+from ..protocol.template import PRINCIPLES_MODES
+from ..protocol.voting import ORDER_STRATEGIES, make_orders, vote
 from .configuration_grm import GRMConfig
 from .meta_rm import MetaScorer, as_meta_scorer
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class GRMSample:
-    """One sampled judgement. ``scores`` are in the ORIGINAL response order; ``order[p]`` is the original index of
-    the response shown at position ``p``. ``status`` is ``"ok"`` or the failure reason, explained by ``detail``."""
-
-    order: list[int]
-    text: str
-    status: str
-    principles: str
-    critique: str
-    scores: list[int] | None
-    finish_reason: str
-    meta_score: float | None = None
-    used: bool = False
-    detail: str = ""
 
 
 @dataclass
@@ -441,110 +425,14 @@ class GRMForPointwiseScoring:
     @staticmethod
     def _meta_score(scorer: MetaScorer, items: Sequence[GRMInput], samples: list[list[GRMSample]]) -> None:
         todo = [(b, s) for b, ss in enumerate(samples) for s in ss if s.scores is not None]
-        texts = [
-            render_meta_input(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo
-        ]
-        values = list(scorer(texts)) if texts else []
-        if len(values) != len(texts):
-            raise ValueError(f"The meta RM returned {len(values)} scores for {len(texts)} samples")
-        for (_, s), value in zip(todo, values):
-            s.meta_score = float(value)
-
-
-def item_score_range(config: GRMConfig, item: GRMInput, binary_single: bool = False) -> tuple[int, int]:
-    """0/1 for a single response when ``binary_single`` (the paper's n = 1 training variant), else the config's."""
-    return (0, 1) if binary_single and len(item.responses) == 1 else config.score_range
-
-
-def item_messages(
-    config: GRMConfig,
-    item: GRMInput,
-    order: Sequence[int],
-    principles_mode: str | None = None,
-    hint: int | None = None,
-    binary_single: bool = False,
-) -> list[dict[str, str]]:
-    """The judge prompt (chat messages) for ``item`` with its responses shown in ``order``.
-
-    ``hint`` is the ORIGINAL index of the best response (hinted sampling); it is shown at its new position. Given
-    principles on the item switch ``"self"`` mode to ``"given"``.
-    """
-    mode = principles_mode or config.principles_mode
-    if mode == "self" and item.principles:
-        mode = "given"
-    return build_messages(
-        item.context,
-        [item.responses[i] for i in order],
-        config.grm_template,
-        score_range=item_score_range(config, item, binary_single),
-        principles_mode=mode,
-        principles=item.principles,
-        reference=item.reference,
-        hint=None if hint is None else list(order).index(hint),
-    )
-
-
-class SampleGroup(NamedTuple):
-    """Samples of one item that see the same response order, hence share one prompt."""
-
-    item: int  # index of the item in the batch
-    order: tuple[int, ...]  # order[p]: original index of the response shown at position p
-    samples: list[int]  # indices into the item's orders
-    hint: int | None  # ORIGINAL index of the best response (hinted sampling), or None
-
-
-def group_samples(
-    items: Sequence[GRMInput],
-    orders: Sequence[Sequence[Sequence[int]]],
-    hints: Sequence[int | None] | None = None,
-) -> list[SampleGroup]:
-    """The distinct prompts of a batch, item by item and by first appearance of each order within an item."""
-    if len(orders) != len(items):
-        raise ValueError(f"{len(items)} items but {len(orders)} lists of orders")
-    if hints is not None and len(hints) != len(items):
-        raise ValueError(f"{len(items)} items but {len(hints)} hints")
-    groups = []
-    for b, item_orders in enumerate(orders):
-        by_order: dict[tuple[int, ...], list[int]] = {}
-        for s, order in enumerate(item_orders):
-            by_order.setdefault(tuple(order), []).append(s)
-        hint = hints[b] if hints is not None else None
-        groups += [SampleGroup(b, order, ids, hint) for order, ids in by_order.items()]
-    return groups
-
-
-def parse_sample(
-    config: GRMConfig,
-    item: GRMInput,
-    order: Sequence[int],
-    text: str,
-    finish_reason: str,
-    binary_single: bool = False,
-    max_new_tokens: int | None = None,
-) -> GRMSample:
-    """Parse one generated judgement of ``item`` shown in ``order``; its scores are mapped back to original order.
-
-    A judgement that failed to parse because the length budget cut it off (``finish_reason == "length"`` before a
-    complete score box) is reported as ``truncated``."""
-    order = list(order)
-    shown = [item.responses[i] for i in order]
-    parsed = parse_output(text, len(order), item_score_range(config, item, binary_single), shown)
-    scores = map_back(parsed.scores, order) if parsed.ok else None
-    status, detail = parsed.status.value, parsed.detail
-    if finish_reason == "length" and parsed.status in (ParseStatus.NO_BOX, ParseStatus.QUOTED_BOX):
-        budget = f"max_new_tokens={max_new_tokens}" if max_new_tokens else "max_new_tokens"
-        status = ParseStatus.TRUNCATED.value
-        detail = f"the judgement was cut off at {budget} before its score line; raise max_new_tokens"
-    return GRMSample(order, text, status, parsed.principles, parsed.critique, scores, finish_reason, detail=detail)
+        jobs = [(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo]
+        for (_, s), value in zip(todo, meta_rm_scores(scorer, jobs)):
+            s.meta_score = value
 
 
 def load_grm_config(pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs) -> GRMConfig:
-    """The saved GRM settings, or the defaults for a plain causal LM without ``grm_config.json``."""
-    try:
-        return GRMConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
-    except OSError:
-        logger.info("No grm_config.json in %s: using the default GRM settings", pretrained_model_name_or_path)
-        return GRMConfig()
+    """Alias of :meth:`GRMConfig.from_model`."""
+    return GRMConfig.from_model(pretrained_model_name_or_path, **hub_kwargs)
 
 
 def _resolve_relative(base: str | os.PathLike, ref: str) -> str:

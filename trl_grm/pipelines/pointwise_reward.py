@@ -8,7 +8,8 @@ from typing import Any
 from transformers import Pipeline
 
 from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import GRMForPointwiseScoring, load_grm_config
+from ..modeling.modeling_grm import GRMForPointwiseScoring, GRMResult
+from ..protocol.inputs import GRMInput, to_inputs
 
 SCORE_PARAMS = (
     "num_samples",
@@ -68,7 +69,7 @@ class PointwiseRewardPipeline(Pipeline):
         super().__init__(model=model, tokenizer=tokenizer, **kwargs)
         if grm_config is None:
             source = getattr(self.model, "name_or_path", "") or ""
-            grm_config = load_grm_config(source) if source and (os.path.isdir(source) or "/" in source) else None
+            grm_config = GRMConfig.from_model(source) if source and (os.path.isdir(source) or "/" in source) else None
         self.grm = given or GRMForPointwiseScoring(
             self.model, self.tokenizer, grm_config, meta_rm=meta_rm, max_batch_size=max_batch_size
         )
@@ -79,19 +80,22 @@ class PointwiseRewardPipeline(Pipeline):
             raise TypeError(f"Unknown pointwise-reward parameter(s) {unknown}; known: {list(SCORE_PARAMS)}")
         return {}, kwargs, {}
 
-    def preprocess(self, inputs):
-        return inputs
+    def preprocess(self, inputs) -> tuple[list[GRMInput], bool]:
+        """Check and normalise the inputs (a clear error names the bad field); remembers whether one was given."""
+        return to_inputs(inputs)
 
-    def _forward(self, inputs, **params):
-        return self.grm.score(inputs, **params)
+    def _forward(self, model_inputs: tuple[list[GRMInput], bool], **params) -> tuple[list[GRMResult], bool]:
+        items, single = model_inputs
+        return self.grm.score(items, **params), single
 
-    def postprocess(self, outputs):
-        return outputs
+    def postprocess(self, model_outputs: tuple[list[GRMResult], bool]) -> dict | list[dict]:
+        results, single = model_outputs
+        dicts = [r.to_dict() for r in results]
+        return dicts[0] if single else dicts
 
     def __call__(self, inputs, **kwargs) -> dict | list[dict]:
-        # One batched scoring call for all inputs (the base class would run them one by one).
+        """Score ``inputs`` (one dict or a list). The steps are the pipeline's (preprocess -> forward ->
+        postprocess), but run once over ALL inputs: the base class would run them one input at a time, while the GRM
+        batches every sample of every input into one generation pass (shared prefill, batch-independent seeds)."""
         _, params, _ = self._sanitize_parameters(**kwargs)
-        results = self._forward(inputs, **params)
-        if isinstance(results, list):
-            return [r.to_dict() for r in results]
-        return results.to_dict()
+        return self.postprocess(self._forward(self.preprocess(inputs), **params))

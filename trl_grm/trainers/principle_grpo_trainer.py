@@ -15,12 +15,11 @@ from trl import GRPOTrainer
 from ..data.formats import load_preference_data
 from ..data.rejective import REPORT_FILE
 from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import item_messages, item_score_range
+from ..protocol.judging import item_messages, item_score_range
 from ..protocol.parsing import parse_output
 from ..protocol.rules import is_correct, rule_reward
 from ..protocol.voting import make_orders
 from .principle_grpo_config import PrincipleGRPOConfig
-from .rejective_sft_trainer import resolve_grm_config
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ class PrincipleGRPOTrainer(GRPOTrainer):
         if train_dataset is None:
             raise ValueError("train_dataset is required: a preference dataset")
         model_path = model if isinstance(model, str) else getattr(model, "name_or_path", None)
-        self.grm_config = resolve_grm_config(args.grm_config, model_path)
+        self.grm_config = GRMConfig.resolve(args.grm_config, model_path)
         skip = too_easy_ids(args.rft_report) if args.drop_too_easy else set()
         train = self._prepare(train_dataset, args, skip)
         logger.info("GRPO prompts: %d (%d too-easy examples left out)", len(train), len(skip))

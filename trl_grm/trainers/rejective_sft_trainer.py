@@ -14,19 +14,10 @@ from trl.trainer.utils import create_model_from_path
 from ..data.formats import load_preference_data
 from ..data.rejective import RejectiveSampler, RejectiveSamplingReport
 from ..modeling.configuration_grm import GRMConfig
-from ..modeling.modeling_grm import GRMForPointwiseScoring, load_grm_config
+from ..modeling.modeling_grm import GRMForPointwiseScoring
 from .rejective_sft_config import RejectiveSFTConfig
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_grm_config(setting: dict[str, Any] | str | None, model_path: str | None) -> GRMConfig:
-    """GRM settings from a dict, a directory, or the model's own ``grm_config.json`` (defaults otherwise)."""
-    if isinstance(setting, dict):
-        return GRMConfig(**setting)
-    if isinstance(setting, str):
-        return GRMConfig.from_pretrained(setting)
-    return load_grm_config(model_path) if model_path else GRMConfig()
 
 
 class RejectiveSFTTrainer(SFTTrainer):
@@ -75,7 +66,7 @@ class RejectiveSFTTrainer(SFTTrainer):
             quantization_config = None
         if processing_class is None:
             processing_class = AutoTokenizer.from_pretrained(model_path or model.config._name_or_path)
-        self.grm_config = resolve_grm_config(args.grm_config, model_path)
+        self.grm_config = GRMConfig.resolve(args.grm_config, model_path)
         self.rejective_report: RejectiveSamplingReport | None = None
 
         if not _is_prompt_completion(train_dataset):

@@ -62,3 +62,26 @@ def parse_json_or_jsonl(text: str, source: str) -> tuple[Any, bool]:
                     f"{source}: line {number} is not valid JSON (column {err.colno}: {err.msg})"
                 ) from None
     return rows, True
+
+
+def check_run_settings(
+    directory: str | os.PathLike, settings: dict[str, Any], file_name: str = "settings.json"
+) -> None:
+    """Guard of a resumable output directory: the first run writes ``settings`` to ``directory/file_name``; a later
+    run continues only with equal settings, else a ``ValueError`` names the settings that differ."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, file_name)
+    wanted = json.loads(json.dumps(settings))  # as it reads back from the file
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            json.dump(wanted, f, indent=2)
+        return
+    with open(path) as f:
+        found = json.load(f)
+    if found != wanted:
+        changed = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
+        detail = ", ".join(f"{k}: {found.get(k)!r} there, {wanted.get(k)!r} now" for k in changed[:4])
+        raise ValueError(
+            f"{directory} holds results made with other settings ({detail}); use another output directory or "
+            "the same settings to resume"
+        )

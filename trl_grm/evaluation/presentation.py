@@ -1,0 +1,98 @@
+"""An evaluation report as a markdown table (for model cards) and as an accuracy-against-k plot."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .report import OVERALL
+
+
+def _fmt(cell: dict[str, Any] | None) -> str:
+    if not cell or cell.get("value") is None:
+        return "n/a"
+    value = f"{100 * cell['value']:.1f}"
+    if "ci_low" in cell:
+        value += f" [{100 * cell['ci_low']:.1f}, {100 * cell['ci_high']:.1f}]"
+    return value
+
+
+def report_markdown(report: dict[str, Any], title: str | None = None) -> str:
+    """A markdown table (percent, 95% bootstrap CI in brackets): one row per subset group, a column per mode and k.
+    Shaped to be pasted into a model card's results section."""
+    ks = report["settings"]["ks"]
+    metric = "accuracy" if report["metric"] == "accuracy" else "ROC-AUC"
+    groups = report["groups"]
+    modes = [m for m in ("voting", "metarm") if m in groups[OVERALL]]
+    header = ["subset", "n"]
+    if "greedy" in groups[OVERALL]:
+        header.append("greedy")
+    header += [f"{'Voting' if m == 'voting' else 'MetaRM'}@{k}" for m in modes for k in ks]
+    header += ["format failures", "position consistency"]
+    lines = []
+    if title:
+        lines += [f"### {title}", ""]
+    lines += [f"{metric} in % (95% bootstrap CI)", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, g in groups.items():
+        row = [f"**{name}**" if name == OVERALL else name, str(g["num_examples"])]
+        if "greedy" in header:
+            row.append(_fmt(g.get("greedy")))
+        row += [_fmt(g[m][str(k)]) for m in modes for k in ks]
+        row.append(f"{100 * g['format_failure']:.1f}%")
+        pc = g.get("position_consistency")
+        row.append("n/a" if pc is None else f"{100 * pc:.1f}%")
+        lines.append("| " + " | ".join(row) + " |")
+    if "rewardbench" in report:
+        lines += ["", "RewardBench sections (example-count weighted, prior sets excluded):", ""]
+        sections = sorted({s for v in report["rewardbench"].values() for s in v})
+        lines += ["| mode | " + " | ".join(sections) + " |", "|" + "---|" * (len(sections) + 1)]
+        for mode, values in report["rewardbench"].items():
+            cells = [f"{100 * values[s]:.1f}" if s in values else "n/a" for s in sections]
+            lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str = "") -> None:
+    """Accuracy (or ROC-AUC) against k: Voting solid, MetaRM dashed, one colour per subset group, the overall line
+    thick with its confidence band, greedy as a marker at k = 1."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = report["settings"]["ks"]
+    groups = report["groups"]
+    names = [OVERALL] + [n for n in groups if n != OVERALL][:9]
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=120)
+    colours = plt.get_cmap("tab10")
+    for c, name in enumerate(names):
+        g = groups[name]
+        main = name == OVERALL
+        colour = "black" if main else colours(c - 1)
+        width = 2.6 if main else 1.3
+        for mode, style in (("voting", "-"), ("metarm", "--")):
+            if mode not in g:
+                continue
+            ys = [g[mode][str(k)]["value"] for k in ks]
+            if any(y is None for y in ys):
+                continue
+            label = f"{name} {'Voting' if mode == 'voting' else 'MetaRM'}@k (n={g['num_examples']})"
+            ax.plot(ks, [100 * y for y in ys], style, color=colour, lw=width, marker="o", ms=3, label=label)
+            if main and all("ci_low" in g[mode][str(k)] for k in ks):
+                lo = [100 * g[mode][str(k)]["ci_low"] for k in ks]
+                hi = [100 * g[mode][str(k)]["ci_high"] for k in ks]
+                ax.fill_between(ks, lo, hi, color=colour, alpha=0.08 if mode == "voting" else 0.05)
+        if g.get("greedy", {}).get("value") is not None:
+            ax.plot([1], [100 * g["greedy"]["value"]], marker="*", ms=12 if main else 8, color=colour, ls="none",
+                    label=f"{name} greedy" if main else None)  # fmt: skip
+    ax.axhline(100 * report["chance"], color="grey", lw=0.8, ls=":", label="random judge")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_xlabel("k (sampled judgements per example)")
+    ax.set_ylabel(("accuracy" if report["metric"] == "accuracy" else "ROC-AUC") + " (%)")
+    ax.set_title(title or "Inference-time scaling")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
