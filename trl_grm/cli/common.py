@@ -158,7 +158,8 @@ class BackendArguments:
     max_concurrency: int = field(default=8, metadata={"help": "openai: requests in flight at once."})
 
 
-def check_backend_arguments(args: BackendArguments) -> None:
+def check_backend_arguments(args: BackendArguments, check_install: bool = True) -> None:
+    """Check the engine options (``check_install=False``: not whether vLLM is installed here, for dry runs)."""
     from ..backends.base import BACKENDS
 
     if args.backend not in BACKENDS:
@@ -167,7 +168,7 @@ def check_backend_arguments(args: BackendArguments) -> None:
         raise UsageError("--backend openai needs --base_url (the server's API root, e.g. http://127.0.0.1:8000/v1)")
     if args.backend != "openai" and args.base_url:
         raise UsageError("--base_url is for --backend openai")
-    if args.backend == "vllm":
+    if args.backend == "vllm" and check_install:
         import importlib.util
 
         from ..backends.vllm_backend import VLLM_INSTALL_HINT

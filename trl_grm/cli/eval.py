@@ -32,7 +32,10 @@ class EvalArguments:
 
     dataset: str | None = field(
         default=None,
-        metadata={"help": "JSON/JSONL file of preference rows, or a Hugging Face dataset id (with --dataset_split)."},
+        metadata={
+            "help": "JSON/JSONL file of preference rows, a Hugging Face dataset id (with --dataset_split), or "
+            "'synthetic' (held-out verifiable tasks, see --synthetic_*)."
+        },
     )
     output_dir: str | None = field(default=None, metadata={"help": "Sample caches and reports go here (resumable)."})
     model_name_or_path: str | None = field(
@@ -60,6 +63,12 @@ class EvalArguments:
     )
     max_batch_size: int = field(default=64, metadata={"help": "Most sequences decoded together."})
     title: str | None = field(default=None, metadata={"help": "Title of the table and the plot."})
+    synthetic_num_examples: int = field(default=64, metadata={"help": "With --dataset synthetic: examples."})
+    synthetic_num_responses: int = field(default=2, metadata={"help": "With --dataset synthetic: n per example."})
+    synthetic_difficulty: float = field(default=0.5, metadata={"help": "With --dataset synthetic: near-miss share."})
+    synthetic_seed: int = field(
+        default=1000, metadata={"help": "With --dataset synthetic: seed of the stream (training recipes use 0)."}
+    )
 
 
 def make_parser():
@@ -80,7 +89,14 @@ def main(argv: list[str] | None = None) -> int:
 def load_dataset_arg(args: EvalArguments):
     """A local JSON/JSONL path as it is; anything else through ``datasets.load_dataset``."""
     if args.dataset is None:
-        raise UsageError("Give --dataset: a JSON/JSONL file or a Hugging Face dataset id")
+        raise UsageError("Give --dataset: a JSON/JSONL file, a Hugging Face dataset id or 'synthetic'")
+    if args.dataset == "synthetic":
+        from ..data.synthetic import SyntheticTasks
+
+        tasks = SyntheticTasks(
+            seed=args.synthetic_seed, num_responses=args.synthetic_num_responses, difficulty=args.synthetic_difficulty
+        )
+        return tasks.to_dataset(args.synthetic_num_examples)
     if os.path.exists(args.dataset):
         return args.dataset
     if args.dataset.endswith((".json", ".jsonl")) or args.dataset.startswith((".", "/", "~")):

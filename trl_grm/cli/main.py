@@ -13,10 +13,19 @@ import sys
 from .common import DEBUG_ENV, EXIT_USAGE, run_command
 
 COMMANDS = {
-    "score": ("trl_grm.cli.score", "score responses with a GRM (JSON / JSONL in, JSON / JSONL out)"),
+    "build-rft-data": ("trl_grm.scripts.build_rft_data", "SPCT 1a: rejective sampling into fine-tuning rows"),
+    "rft": ("trl_grm.scripts.rft", "SPCT 1b: rejective fine-tuning (accelerate launch)"),
+    "grpo": ("trl_grm.scripts.grpo", "SPCT 2: rule-based online GRPO (accelerate launch)"),
+    "build-meta-data": ("trl_grm.scripts.build_meta_data", "labelled judgements of the final GRM for the Meta RM"),
+    "meta-rm": ("trl_grm.scripts.meta_rm", "train the Meta RM (accelerate launch)"),
     "eval": ("trl_grm.cli.eval", "greedy / Voting@k / MetaRM@k accuracy on a benchmark, with report and plot"),
+    "score": ("trl_grm.cli.score", "score responses with a GRM (JSON / JSONL in, JSON / JSONL out)"),
     "serve": ("trl_grm.cli.serve", "serve a GRM over HTTP (POST /v1/score, GET /health, GET /ready)"),
+    "push": ("trl_grm.scripts.push", "upload a GRM / Meta RM folder with its model card to the Hub"),
+    "plan": ("trl_grm.scripts.plan", "memory per GPU of a recipe (offline, no weights)"),
 }
+# Launched through `accelerate launch` (options the script does not know go to accelerate), like `trl sft`.
+TRAINING_COMMANDS = ("rft", "grpo", "meta-rm")
 
 
 def _usage() -> str:
@@ -39,7 +48,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trl-grm: error: unknown command {name!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return EXIT_USAGE
     module = importlib.import_module(COMMANDS[name][0])
+    if name in TRAINING_COMMANDS:
+        return run_command(f"trl-grm {name}", lambda: _launch_training(name, module, rest), debug)
     return run_command(f"trl-grm {name}", lambda: module.main(rest), debug)
+
+
+def _launch_training(name: str, module, argv: list[str]) -> int:
+    """Check the run here (bad keys, model, LoRA targets, hardware: one line, nothing launched); a dry run prints
+    its plan here; a real run goes through ``accelerate launch`` with the script's own arguments."""
+    from ..scripts.checks import parse_training_args, target_hardware
+    from .launch import launch, split_launch_args
+
+    parser = module.make_parser()
+    if any(a in ("-h", "--help") for a in argv):
+        parser.parse_args_and_config(argv)  # prints the help, exits 0
+    with target_hardware():
+        launch_args, script_argv = split_launch_args(parser, argv)
+    script_args, training_args, model_args = parse_training_args(parser, script_argv)
+    if script_args.dry_run:
+        return module.run(script_args, training_args, model_args, launch_args=launch_args)
+    from ..scripts.plan_stage import check_training_run
+
+    check_training_run(f"trl-grm {name}", name, script_args, training_args, model_args, launch_args)
+    return launch(module.__file__, launch_args, script_argv)
 
 
 if __name__ == "__main__":

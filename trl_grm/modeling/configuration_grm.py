@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any
@@ -13,8 +14,29 @@ from ..protocol.template import PRINCIPLES_MODES, GRMTemplate
 from ..protocol.voting import ORDER_STRATEGIES
 
 GRM_CONFIG_NAME = "grm_config.json"
+# The fields of GRMConfig that are GRM settings (the rest is PreTrainedConfig's, meaningless for a GRM).
+GRM_SETTINGS = (
+    "template",
+    "score_min",
+    "score_max",
+    "num_samples",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "order_strategy",
+    "principles_mode",
+    "k_meta",
+    "meta_rm",
+)
 
 logger = logging.getLogger(__name__)
+
+# Released GRMs without a grm_config.json: the settings their authors' card describes (1..10 scores in one box,
+# responses shuffled per sample, voting) and, for the 27B, its Meta RM.
+RELEASED_GRMS: dict[str, dict[str, Any]] = {
+    "BBQGOD/DeepSeek-GRM-16B": {"order_strategy": "random"},
+    "BBQGOD/DeepSeek-GRM-27B": {"order_strategy": "random", "meta_rm": "BBQGOD/DeepSeek-GRM-27B-MetaRM"},
+}
 
 
 @strict
@@ -87,7 +109,13 @@ class GRMConfig(PreTrainedConfig):
         if push_to_hub:
             raise ValueError("Push the whole GRM with GRMForPointwiseScoring.push_to_hub")
         os.makedirs(save_directory, exist_ok=True)
-        self.to_json_file(os.path.join(save_directory, GRM_CONFIG_NAME), use_diff=False)
+        with open(os.path.join(save_directory, GRM_CONFIG_NAME), "w", encoding="utf-8") as f:
+            json.dump(self.grm_settings(), f, indent=2, sort_keys=True)
+            f.write("\n")
+
+    def grm_settings(self) -> dict[str, Any]:
+        """The GRM settings alone (what ``grm_config.json`` holds): none of ``PreTrainedConfig``'s model keys."""
+        return {"model_type": self.model_type, **{name: getattr(self, name) for name in GRM_SETTINGS}}
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> GRMConfig:
@@ -101,6 +129,12 @@ class GRMConfig(PreTrainedConfig):
         try:
             return cls.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         except OSError:
+            released = RELEASED_GRMS.get(str(pretrained_model_name_or_path))
+            if released is not None:
+                logger.info(
+                    "%s: the settings of the released checkpoint (%s)", pretrained_model_name_or_path, released
+                )
+                return cls(**released)
             logger.info("No %s in %s: using the default GRM settings", GRM_CONFIG_NAME, pretrained_model_name_or_path)
             return cls()
 

@@ -233,18 +233,36 @@ class GRMForPointwiseScoring:
             config = GRMConfig(**{**config.to_dict(), "meta_rm": "meta_rm"})
         config.save_pretrained(save_directory)
 
-    def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None, **kwargs) -> str:
-        """Save to a temporary folder and upload it as one commit; returns the commit URL."""
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool | None = None,
+        token: str | None = None,
+        revision: str | None = None,
+        create_pr: bool = False,
+        commit_message: str | None = None,
+        eval_markdown: str | None = None,
+        base_model: str | None = None,
+    ) -> str:
+        """Save (weights as safetensors, tokenizer, ``grm_config.json``, the Meta RM, a GRM model card) to a temporary
+        folder and upload it as one commit (or pull request); returns its URL."""
         import tempfile
 
-        from huggingface_hub import HfApi
+        from ..hub import push_folder, write_card
 
-        api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             self.save_pretrained(tmp)
-            info = api.upload_folder(repo_id=repo_id, folder_path=tmp, commit_message=kwargs.get("commit_message"))
-        return str(info)
+            write_card(tmp, repo_id=repo_id, base_model=base_model, eval_markdown=eval_markdown)
+            return push_folder(
+                tmp,
+                repo_id,
+                private=private,
+                revision=revision,
+                token=token,
+                create_pr=create_pr,
+                commit_message=commit_message,
+            )
 
     # ------------------------------------------------------------------------------------------------- prompting
     def render_prompt(

@@ -16,6 +16,7 @@ from trl.trainer.utils import pad
 
 from ..data.meta import downsample, positive_weight
 from ..evaluation.metrics import roc_auc
+from ..hub import GRMModelCardMixin
 from ..modeling.meta_rm import encode_meta_inputs, meta_max_length
 from .meta_rm_config import MetaRMConfig
 
@@ -52,7 +53,7 @@ def _check_rows(dataset: Dataset, name: str) -> None:
             raise ValueError(f"Row {i} of the {name} dataset: column 'label' must be 0 or 1, got {label!r}")
 
 
-class MetaRMTrainer(RewardTrainer):
+class MetaRMTrainer(GRMModelCardMixin, RewardTrainer):
     """[`~trl.RewardTrainer`] turned pointwise: one scalar per rendered meta input (query, responses as shown, one
     sampled judgement), trained with binary cross-entropy on whether that judgement was right (paper Eq. 4).
 
@@ -65,6 +66,7 @@ class MetaRMTrainer(RewardTrainer):
 
     _tag_names = ["trl", "reward-trainer", "trl-grm", "meta-rm"]
     _name = "Meta RM"
+    _spct_stage = "Meta RM (BCE)"
     _paper = {"title": "Inference-Time Scaling for Generalist Reward Modeling", "id": "2504.02495"}
 
     def __init__(
@@ -171,3 +173,8 @@ class MetaRMTrainer(RewardTrainer):
             except ValueError:  # one class only in this eval set
                 logger.warning("ROC-AUC skipped: the eval set has only one class")
         super().log(logs, start_time)
+
+    def _save(self, output_dir: str | None = None, state_dict=None):
+        super()._save(output_dir, state_dict=state_dict)
+        if self.args.should_save:
+            self.record_spct_stage(output_dir)

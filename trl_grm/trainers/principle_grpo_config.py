@@ -24,6 +24,8 @@ class PrincipleGRPOConfig(GRPOConfig):
             holding `grm_config.json`; the model's own when unset.
     """
 
+    _VALID_DICT_FIELDS = GRPOConfig._VALID_DICT_FIELDS + ["grm_config"]
+
     learning_rate: float = field(default=4e-7, metadata={"help": "Learning rate (paper RL: 4e-7)."})
     beta: float = field(default=0.08, metadata={"help": "KL coefficient (paper: 0.08 for 27B, 0.002 for 16B)."})
     num_generations: int | None = field(default=4, metadata={"help": "Group size G (paper: 4)."})

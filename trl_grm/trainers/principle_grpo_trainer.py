@@ -14,6 +14,7 @@ from trl import GRPOTrainer
 
 from ..data.formats import load_preference_data
 from ..data.rejective import REPORT_FILE
+from ..hub import GRMModelCardMixin
 from ..modeling.configuration_grm import GRMConfig
 from ..protocol.judging import item_messages, item_score_range
 from ..protocol.parsing import parse_output
@@ -79,7 +80,7 @@ def build_grpo_dataset(examples, config: GRMConfig, seed: int, binary_single: bo
     return Dataset.from_list(rows)
 
 
-class PrincipleGRPOTrainer(GRPOTrainer):
+class PrincipleGRPOTrainer(GRMModelCardMixin, GRPOTrainer):
     """[`~trl.GRPOTrainer`] for SPCT's rule-based online RL.
 
     Give it a preference dataset: each example becomes a GRM prompt (responses shuffled, label carried along) and
@@ -91,6 +92,7 @@ class PrincipleGRPOTrainer(GRPOTrainer):
 
     _tag_names = ["trl", "grpo", "trl-grm", "grm", "spct"]
     _name = "Principle GRPO"
+    _spct_stage = "rule-based GRPO"
     _paper = {
         "title": "Inference-Time Scaling for Generalist Reward Modeling",
         "id": "2504.02495",
@@ -145,3 +147,4 @@ class PrincipleGRPOTrainer(GRPOTrainer):
         super()._save(output_dir, state_dict=state_dict)
         if self.args.should_save:
             self.grm_config.save_pretrained(output_dir or self.args.output_dir)
+            self.record_spct_stage(output_dir)

@@ -32,6 +32,8 @@ class RejectiveSFTConfig(SFTConfig):
             [`GRMConfig`] fields or a directory holding `grm_config.json`; the model's own when unset.
     """
 
+    _VALID_DICT_FIELDS = SFTConfig._VALID_DICT_FIELDS + ["grm_config"]
+
     learning_rate: float = field(default=5e-6, metadata={"help": "Learning rate (paper RFT: 5e-6)."})
     num_rft_samples: int = field(default=3, metadata={"help": "N_RFT: judgements sampled per unhinted example."})
     hinted_fraction: float = field(

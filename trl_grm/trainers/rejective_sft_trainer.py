@@ -13,6 +13,7 @@ from trl.trainer.utils import create_model_from_path
 
 from ..data.formats import load_preference_data
 from ..data.rejective import RejectiveSampler, RejectiveSamplingReport
+from ..hub import GRMModelCardMixin
 from ..modeling.configuration_grm import GRMConfig
 from ..modeling.modeling_grm import GRMForPointwiseScoring
 from .rejective_sft_config import RejectiveSFTConfig
@@ -20,7 +21,7 @@ from .rejective_sft_config import RejectiveSFTConfig
 logger = logging.getLogger(__name__)
 
 
-class RejectiveSFTTrainer(SFTTrainer):
+class RejectiveSFTTrainer(GRMModelCardMixin, SFTTrainer):
     """[`~trl.SFTTrainer`] for SPCT rejective fine-tuning.
 
     Give it a preference dataset (pairwise, best-of-N, rated listwise or single 0/1, see
@@ -33,6 +34,7 @@ class RejectiveSFTTrainer(SFTTrainer):
 
     _tag_names = ["trl", "sft", "trl-grm", "grm", "spct", "rejective-sft"]
     _name = "Rejective SFT"
+    _spct_stage = "rejective fine-tuning"
     _paper = {
         "title": "Inference-Time Scaling for Generalist Reward Modeling",
         "id": "2504.02495",
@@ -123,6 +125,7 @@ class RejectiveSFTTrainer(SFTTrainer):
         super()._save(output_dir, state_dict=state_dict)
         if self.args.should_save:
             self.grm_config.save_pretrained(output_dir or self.args.output_dir)
+            self.record_spct_stage(output_dir)
 
 
 def _is_prompt_completion(data: Any) -> bool:

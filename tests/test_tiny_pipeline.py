@@ -1,0 +1,110 @@
+"""Issue 11: the tiny recipe end to end from the command line, on this CPU: build-rft-data -> rft -> grpo ->
+build-meta-data -> meta-rm -> eval -> push, each stage reading the previous stage's output, training stages through
+a real `accelerate launch`; then rft and grpo again as 2 CPU processes (gloo). Only the Hub upload of the last step
+is replaced (no network here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trl_grm.testing import build_tiny_judge
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "recipes" / "tiny"
+
+
+def trl_grm(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "trl_grm.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tiny_recipe")
+    build_tiny_judge(work / "outputs" / "tiny" / "base")
+    return work
+
+
+def test_tiny_recipe_end_to_end(work, monkeypatch, capsys):
+    out = work / "outputs" / "tiny"
+    ok(trl_grm(work, "build-rft-data", "--config", str(TINY / "build_rft_data.yaml")))
+    report = json.loads((out / "rft_data" / "report.json").read_text())
+    rows = (out / "rft_data" / "train.jsonl").read_text().splitlines()
+    assert report["examples"] == 16 and report["kept_samples"] == len(rows) > 0
+    # Resumable: a rerun finds every example sampled and samples nothing new.
+    before = (out / "rft_data" / "samples.jsonl").read_text()
+    ok(trl_grm(work, "build-rft-data", "--config", str(TINY / "build_rft_data.yaml")))
+    assert (out / "rft_data" / "samples.jsonl").read_text() == before
+
+    ok(trl_grm(work, "rft", "--config", str(TINY / "rft.yaml")))
+    assert (out / "rft" / "model.safetensors").exists() and (out / "rft" / "grm_config.json").exists()
+    assert json.loads((out / "rft" / "spct_stages.json").read_text())[0]["name"] == "rejective fine-tuning"
+    assert "rejective fine-tuning" in (out / "rft" / "README.md").read_text()
+
+    ok(trl_grm(work, "grpo", "--config", str(TINY / "grpo.yaml")))
+    stages = json.loads((out / "grpo" / "spct_stages.json").read_text())
+    assert [s["name"] for s in stages] == ["rejective fine-tuning", "rule-based GRPO"]  # carried from rft
+
+    ok(trl_grm(work, "build-meta-data", "--config", str(TINY / "build_meta_data.yaml")))
+    meta = json.loads((out / "meta_data" / "report.json").read_text())
+    assert meta["positives"] > 0 and meta["negatives"] > 0
+
+    ok(trl_grm(work, "meta-rm", "--config", str(TINY / "meta_rm.yaml")))
+    assert (out / "meta_rm" / "model.safetensors").exists()
+
+    ok(trl_grm(work, "eval", "--config", str(TINY / "eval.yaml")))
+    evaluation = json.loads((out / "eval" / "report.json").read_text())
+    assert set(evaluation["groups"]["overall"]) >= {"voting", "metarm"}
+
+    # push, in this process, with the network calls of huggingface_hub replaced (see test_hub.Uploads)
+    from test_hub import Uploads
+
+    from trl_grm.cli.main import main as cli
+
+    uploads = Uploads(monkeypatch)
+    code = cli(["push", "--model_dir", str(out / "grpo"), "--repo_id", "me/tiny-grm",
+                "--eval_report", str(out / "eval" / "report.md")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert "training_args.bin" not in uploads.files and "model.safetensors" in uploads.files
+    card = uploads.files["README.md"]
+    assert "rule-based GRPO" in card and "MetaRM@" in card  # stages and the eval table made it into the card
+
+
+def test_dry_run_of_the_tiny_recipe_loads_nothing(work):
+    printed = ok(trl_grm(work, "rft", "--config", str(TINY / "rft.yaml"), "--dry_run"))
+    assert re.search(r"effective batch +2 per device x 1 accumulation x 1 processes = 2", printed), printed
+    assert "none (this run can start here)" in printed
+
+
+def test_two_cpu_processes(work):
+    """rft and grpo through `accelerate launch` with 2 processes (gloo); the rft rows come from the module run."""
+    out = work / "outputs" / "tiny"
+    if not (out / "rft_data" / "train.jsonl").exists():
+        ok(trl_grm(work, "build-rft-data", "--config", str(TINY / "build_rft_data.yaml")))
+    common = ("--accelerate_config", "multi_cpu")
+    printed = ok(
+        trl_grm(work, "rft", "--config", str(TINY / "rft.yaml"), *common, "--output_dir", "outputs/tiny/rft2")
+    )
+    assert (out / "rft2" / "model.safetensors").exists(), printed
+    ok(trl_grm(work, "grpo", "--config", str(TINY / "grpo.yaml"), *common, "--model_name_or_path",
+               "outputs/tiny/rft2", "--output_dir", "outputs/tiny/grpo2"))  # fmt: skip
+    assert (out / "grpo2" / "model.safetensors").exists()

@@ -1,0 +1,1 @@
+"""One module per `trl-grm` stage command (TRL style: `make_parser()` + `main()`)."""

@@ -1,0 +1,156 @@
+"""``trl-grm build-rft-data``: SPCT stage 1a, rejective sampling. Samples N_RFT judgements per labelled example
+with a sampler GRM (any engine: transformers, vLLM, a server), keeps the right ones, drops the too-easy examples
+and writes the prompt/completion rows that ``trl-grm rft`` trains on.
+
+Resumable: samples are appended per finished batch to ``output_dir/samples.jsonl``; a rerun samples only what is
+missing. Writes ``train.jsonl`` (the rows), ``report.json`` (kept / rejected counts, too-easy ids, read by
+``trl-grm grpo``), ``grm_config.json`` (the student's GRM settings, read by ``trl-grm rft``) and ``stage.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+
+from trl_grm.cli.common import (
+    BackendArguments,
+    UsageError,
+    check_backend_arguments,
+    load_grm_for,
+    make_command_parser,
+    quiet_loading,
+    run_command,
+)
+from trl_grm.scripts.checks import check_hardware
+from trl_grm.scripts.plan_stage import examples_or_reason, sampling_plan
+from trl_grm.scripts.utils import GRMScriptArguments, write_rows
+
+PROG = "trl-grm build-rft-data"
+
+
+@dataclass
+class BuildRFTDataConfig:
+    r"""Rejective sampling settings (paper defaults).
+
+    Parameters:
+        output_dir: where samples, rows and the report go (resumable).
+        model_name_or_path: the sampler GRM (the model to be trained, or a stronger teacher); the embedded default
+            when unset.
+        num_rft_samples: N_RFT, judgements per unhinted example (paper: 3).
+        hinted_fraction: share of examples sampled once with the best response revealed.
+        temperature, max_new_tokens: sampling settings (paper: 0.5).
+        grm_config: the STUDENT's GRM settings that render the training prompts (a dict of GRMConfig fields or a
+            folder with grm_config.json); the sampler's own when unset.
+    """
+
+    output_dir: str | None = field(default=None, metadata={"help": "Where samples, rows and report go (resumable)."})
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Sampler GRM (the model to train or a teacher). Default: the embedded GRM."}
+    )
+    sampler_grm_config: str | None = field(
+        default=None, metadata={"help": "Folder with the sampler's grm_config.json (default: the sampler's own)."}
+    )
+    grm_config: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder with the student's grm_config.json, rendering the training prompts (default: the "
+            "sampler's settings)."
+        },  # fmt: skip
+    )
+    num_rft_samples: int = field(default=3, metadata={"help": "N_RFT: judgements per unhinted example (paper: 3)."})
+    hinted_fraction: float = field(
+        default=0.0, metadata={"help": "Share of examples sampled once with the best response revealed."}
+    )
+    temperature: float = field(default=0.5, metadata={"help": "Sampling temperature (paper: 0.5)."})
+    max_new_tokens: int = field(default=512, metadata={"help": "Length budget of one judgement."})
+    binary_single: bool = field(default=True, metadata={"help": "Rate single responses 0/1 (paper's n = 1 variant)."})
+    balance_positions: bool = field(
+        default=False, metadata={"help": "Keep equally many samples per shown position of the best response."}
+    )
+    batch_size: int = field(default=8, metadata={"help": "Examples per sampling call and per durable write."})
+    max_batch_size: int = field(default=64, metadata={"help": "transformers: most sequences decoded together."})
+    seed: int = field(default=0, metadata={"help": "Seeds orders, hints and sampling."})
+
+
+def make_parser(prog: str = PROG):
+    return make_command_parser(
+        [GRMScriptArguments, BuildRFTDataConfig, BackendArguments],
+        prog,
+        description="SPCT stage 1a: rejective sampling of judgements into rejective fine-tuning rows (resumable).",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    script_args, config, backend = make_parser().parse_args_and_config(argv)
+    return run(script_args, config, backend)
+
+
+def _read_config(path: str | None, flag: str):
+    from trl_grm.modeling.configuration_grm import GRMConfig
+
+    if path is None:
+        return None
+    if not os.path.exists(os.path.join(path, "grm_config.json")):
+        raise FileNotFoundError(f"--{flag}: no grm_config.json in {path}")
+    return GRMConfig.from_pretrained(path)
+
+
+def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: BackendArguments) -> int:
+    from trl_grm.cli.common import grm_config_for
+    from trl_grm.data.rejective import RejectiveSampler
+    from trl_grm.evaluation.cache import fingerprint
+
+    if not config.output_dir:
+        raise UsageError("Give --output_dir: samples, rows and the report are written there")
+    check_backend_arguments(backend, check_install=not script_args.dry_run)
+    examples, data = examples_or_reason(script_args, config.seed)
+    student = _read_config(config.grm_config, "grm_config")
+    sampler_config = _read_config(config.sampler_grm_config, "sampler_grm_config")
+    if script_args.dry_run:
+        count = len(examples) if examples is not None else "N"
+        sampling = {
+            "judgements": f"{count} examples x N_RFT {config.num_rft_samples} (hinted ones: 1) at temperature "
+            f"{config.temperature}, <= {config.max_new_tokens} new tokens each",
+            "hinted_fraction": config.hinted_fraction,
+            "output_dir": config.output_dir,
+        }
+        in_flight = config.batch_size * config.num_rft_samples * (backend.max_model_len or 4096)
+        return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, in_flight)
+    check_hardware(backend=backend.backend)
+    quiet_loading()
+    sampler = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)
+    if sampler_config is not None:
+        sampler.config = sampler_config
+    elif config.model_name_or_path is None or backend.backend == "openai":
+        sampler.config = grm_config_for(backend, config.model_name_or_path)
+    builder = RejectiveSampler(
+        sampler,
+        num_samples=config.num_rft_samples,
+        hinted_fraction=config.hinted_fraction,
+        temperature=config.temperature,
+        max_new_tokens=config.max_new_tokens,
+        binary_single=config.binary_single,
+        prompt_config=student,
+        balance_positions=config.balance_positions,
+        seed=config.seed,
+        batch_size=config.batch_size,
+    )
+    rows, report = builder.build(examples, config.output_dir)
+    path = write_rows(config.output_dir, rows)
+    (student or sampler.config).save_pretrained(config.output_dir)
+    with open(os.path.join(config.output_dir, "stage.json"), "w") as f:
+        json.dump({"stage": "build-rft-data", "data": fingerprint(examples), "examples": len(examples)}, f, indent=2)
+    print(json.dumps(report.as_dict(), default=str))
+    if not rows:
+        raise UsageError(
+            f"Rejective sampling kept no sample out of {report.examples} examples; the sampler never judged "
+            "correctly. Use a stronger sampler, --hinted_fraction > 0, or easier data."
+        )
+    print(f"Wrote {len(rows)} rows to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_command(PROG, lambda: main(sys.argv[1:])))

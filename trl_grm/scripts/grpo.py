@@ -1,0 +1,74 @@
+"""``trl-grm grpo``: SPCT stage 2, rule-based online GRPO of the GRM (TRL GRPO with the +1 / -1 correctness reward),
+on preference data, leaving out the examples rejective sampling found too easy (``--rft_report``: the
+build-rft-data output_dir).
+
+Runs through ``accelerate launch``; resumes with ``--resume_from_checkpoint``; TRL's vLLM generation options
+(``--use_vllm``, ``--vllm_mode``) work unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from trl_grm.cli.common import make_command_parser, run_command
+from trl_grm.scripts.utils import GRMScriptArguments
+
+PROG = "trl-grm grpo"
+
+
+def make_parser(prog: str = PROG):
+    from trl import ModelConfig
+
+    from trl_grm.trainers.principle_grpo_config import PrincipleGRPOConfig
+
+    return make_command_parser(
+        [GRMScriptArguments, PrincipleGRPOConfig, ModelConfig],
+        prog,
+        description="SPCT stage 2: rule-based online GRPO of the GRM on preference data. Extra options go to "
+        "accelerate launch (--num_processes, --accelerate_config).",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trl_grm.scripts.checks import parse_training_args
+
+    script_args, training_args, model_args = parse_training_args(make_parser(), argv)
+    return run(script_args, training_args, model_args)
+
+
+def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
+    from trl_grm.cli.common import UsageError
+    from trl_grm.scripts.plan_stage import check_training_run
+    from trl_grm.scripts.rft import model_init_kwargs
+    from trl_grm.scripts.utils import data_source
+
+    if not model_args.model_name_or_path:
+        raise UsageError("Give --model_name_or_path: the GRM to train (e.g. the output_dir of trl-grm rft)")
+    if check_training_run(PROG, "grpo", script_args, training_args, model_args, launch_args):
+        return 0
+    source = data_source(script_args)
+    from trl import get_peft_config
+
+    from trl_grm.trainers.principle_grpo_trainer import PrincipleGRPOTrainer
+
+    if script_args.max_examples is not None and not isinstance(source, str):
+        source = source.select(range(min(script_args.max_examples, len(source))))
+    training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
+    trainer = PrincipleGRPOTrainer(
+        model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=source,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        trainer.create_model_card(dataset_name=script_args.dataset_name)
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    trainer.accelerator.print(f"Saved the GRPO model to {training_args.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_command(PROG, lambda: main(sys.argv[1:])))

@@ -1,0 +1,74 @@
+"""``trl-grm plan RECIPE``: the memory per GPU of a recipe's stage, offline (the model is built on the meta device
+from a shipped, local or Hub config; no weights), with the rest of the stage's ``--dry_run`` checks.
+
+The stage comes from the recipe's file name (``build_rft_data``, ``rft``, ``grpo``, ``build_meta_data``,
+``meta_rm``, each with an optional ``_qlora`` suffix) or ``--stage``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from trl_grm.cli.common import EXIT_USAGE, UsageError, run_command
+
+PROG = "trl-grm plan"
+STAGES = {
+    "build_rft_data": "trl_grm.scripts.build_rft_data",
+    "rft": "trl_grm.scripts.rft",
+    "grpo": "trl_grm.scripts.grpo",
+    "build_meta_data": "trl_grm.scripts.build_meta_data",
+    "meta_rm": "trl_grm.scripts.meta_rm",
+}
+TRAINING = ("rft", "grpo", "meta_rm")
+
+
+def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument("recipe", help="a recipe YAML, e.g. recipes/gemma-2-27b/rft_qlora.yaml")
+    parser.add_argument("--stage", choices=list(STAGES), help="the stage (default: from the file name)")
+    parser.add_argument("--num_gpus", type=int, help="processes (training) or tensor_parallel_size (sampling)")
+    parser.add_argument("--gpu_memory_gib", type=float, default=80.0, help="memory of one GPU (default: 80)")
+
+    def error(message: str):
+        print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
+def stage_of(recipe: str) -> str:
+    stem = os.path.splitext(os.path.basename(recipe))[0].removesuffix("_qlora")
+    if stem not in STAGES:
+        raise UsageError(f"cannot tell the stage of {recipe} from its name; give --stage ({', '.join(STAGES)})")
+    return stem
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    if not os.path.isfile(args.recipe):
+        raise FileNotFoundError(f"no such recipe: {args.recipe}")
+    stage = args.stage or stage_of(args.recipe)
+    module = importlib.import_module(STAGES[stage])
+    argv = ["--config", args.recipe, "--dry_run", "--gpu_memory_gib", str(args.gpu_memory_gib)]
+    if stage not in TRAINING:
+        if args.num_gpus:
+            argv += ["--tensor_parallel_size", str(args.num_gpus)]
+        return module.main(argv)
+    from trl_grm.cli.launch import split_launch_args
+    from trl_grm.scripts.checks import parse_training_args, target_hardware
+
+    if args.num_gpus:
+        argv += ["--num_processes", str(args.num_gpus)]
+    parser = module.make_parser(f"trl-grm {stage.replace('_', '-')}")
+    with target_hardware():
+        launch_args, script_argv = split_launch_args(parser, argv)
+    script_args, training_args, model_args = parse_training_args(parser, script_argv)
+    return module.run(script_args, training_args, model_args, launch_args=launch_args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_command(PROG, lambda: main(sys.argv[1:])))

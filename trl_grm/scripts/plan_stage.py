@@ -1,0 +1,202 @@
+"""The ``--dry_run`` of a training stage: resolve and check everything a run needs, without weights, and print the
+plan (with the memory per GPU); a real run gets the same checks, minus the printing, before anything loads."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..cli.common import UsageError
+from .checks import (
+    build_on_meta,
+    check_hardware,
+    check_lora_targets,
+    hardware_problems,
+    model_facts,
+    model_specific_problems,
+    print_plan,
+    resolve_model_config,
+)
+
+STAGE_KIND = {"rft": "sft", "grpo": "grpo", "meta-rm": "reward"}
+
+
+def accelerate_config_of(launch_args: list[str] | None) -> tuple[dict[str, Any] | None, str | None]:
+    import yaml
+
+    launch_args = launch_args or []
+    for flag in ("--config_file", "--accelerate_config"):
+        if flag in launch_args:
+            from ..cli.launch import resolve_accelerate_config
+
+            path = resolve_accelerate_config(launch_args[launch_args.index(flag) + 1])
+            with open(path) as f:
+                return yaml.safe_load(f) or {}, path
+    return None, None
+
+
+def num_processes(launch_args: list[str] | None, accelerate_config: dict[str, Any] | None) -> int:
+    launch_args = launch_args or []
+    if "--num_processes" in launch_args:  # the last one wins, as in accelerate's own parsing
+        last = len(launch_args) - 1 - launch_args[::-1].index("--num_processes")
+        return int(launch_args[last + 1])
+    if accelerate_config and accelerate_config.get("num_processes"):
+        return int(accelerate_config["num_processes"])
+    return int(os.environ.get("WORLD_SIZE", 1))
+
+
+def sequence_length(stage: str, training_args) -> int:
+    if stage == "grpo":
+        prompt = getattr(training_args, "max_prompt_length", None) or 1024
+        return prompt + (training_args.max_completion_length or 0)
+    return training_args.max_length or 1024
+
+
+def check_training_run(
+    prog: str, stage: str, script_args, training_args, model_args, launch_args: list[str] | None = None
+) -> bool:
+    """Check a training run; with ``--dry_run`` print its plan and return ``True`` (the caller stops there)."""
+    from ..planning import TrainSetup, sharding_of, train_memory
+    from .utils import config_source
+
+    config = resolve_model_config(config_source(model_args.model_name_or_path, script_args), model_args.model_revision)
+    kind = "sequence_classification" if stage == "meta-rm" else "causal_lm"
+    model = build_on_meta(config, kind)
+    facts = model_facts(model)
+    notes = check_lora_targets(facts, model_args)
+    problems = model_specific_problems(facts, model_args)
+    if problems:
+        raise UsageError(problems[0])
+    seq = sequence_length(stage, training_args)
+    if facts.max_position_embeddings and seq > facts.max_position_embeddings:
+        raise UsageError(
+            f"max_length / max_completion_length: sequences of {seq} tokens exceed the model's context of "
+            f"{facts.max_position_embeddings}"
+        )
+    if not script_args.dry_run:
+        check_hardware(training_args, model_args)
+        return False
+
+    accelerate_config, accelerate_path = accelerate_config_of(launch_args)
+    processes = num_processes(launch_args, accelerate_config)
+    per_device = training_args.per_device_train_batch_size
+    accumulation = training_args.gradient_accumulation_steps
+    setup = TrainSetup(
+        stage=STAGE_KIND[stage],
+        dtype="bfloat16" if training_args.bf16 else "float16" if training_args.fp16 else "float32",
+        use_peft=model_args.use_peft,
+        lora_r=model_args.lora_r,
+        lora_target_modules=model_args.lora_target_modules,
+        lora_target_parameters=model_args.lora_target_parameters,
+        load_in_4bit=model_args.load_in_4bit,
+        load_in_8bit=model_args.load_in_8bit,
+        nested_quant=model_args.use_bnb_nested_quant,
+        optimizer=str(training_args.optim),
+        sharding=sharding_of(accelerate_config),
+        num_processes=processes,
+        micro_batch=per_device,
+        seq_len=seq,
+        gradient_checkpointing=training_args.gradient_checkpointing,
+        beta=getattr(training_args, "beta", 0.0),
+        generation_tokens=per_device * seq if stage == "grpo" else 0,
+    )
+    memory = train_memory(model, setup)
+    sections: dict[str, dict[str, Any]] = {
+        "model": {
+            "model_name_or_path": model_args.model_name_or_path,
+            "architecture": f"{facts.model_type} ({type(model).__name__})",
+            "parameters": f"{facts.num_parameters / 1e9:.2f}B"
+            + (
+                f" ({facts.fused_expert_numel / 1e9:.2f}B in fused routed experts)" if facts.fused_expert_numel else ""
+            ),
+            "context": facts.max_position_embeddings,
+            "dtype / attention": f"{setup.dtype} / {model_args.attn_implementation or 'default'}",
+            "quantization": "4-bit NF4" if model_args.load_in_4bit else "8-bit" if model_args.load_in_8bit else "none",
+        },
+        "training": {
+            "stage": stage,
+            "data": script_args.dataset_name,
+            "learning rate": training_args.learning_rate,
+            "effective batch": f"{per_device} per device x {accumulation} accumulation x {processes} processes = "
+            f"{per_device * accumulation * processes}",
+            "steps": training_args.max_steps
+            if training_args.max_steps > 0
+            else f"{training_args.num_train_epochs} epochs",
+            "sequence length": seq,
+            "gradient checkpointing": training_args.gradient_checkpointing,
+            "LoRA": (
+                f"r = {model_args.lora_r}, alpha = {model_args.lora_alpha}, modules {model_args.lora_target_modules}"
+                + (f", parameters {model_args.lora_target_parameters}" if model_args.lora_target_parameters else "")
+                if model_args.use_peft
+                else "no (full fine-tune)"
+            ),
+            "accelerate": accelerate_path or f"{processes} process(es), accelerate defaults (no --accelerate_config)",
+            "output_dir": training_args.output_dir,
+        },
+        f"memory per GPU ({setup.sharding}, {processes} processes)": memory.as_rows(script_args.gpu_memory_gib),
+    }
+    if stage == "grpo":
+        sections["training"]["GRPO"] = f"G = {training_args.num_generations}, beta = {training_args.beta}"
+    if notes or memory.notes:
+        sections["notes"] = {str(i + 1): n for i, n in enumerate(notes + memory.notes)}
+    sections["this machine"] = {
+        "problems": "; ".join(hardware_problems(training_args, model_args)) or "none (this run can start here)"
+    }
+    print_plan(prog, sections)
+    return True
+
+
+def examples_or_reason(script_args, seed: int) -> tuple[list | None, str]:
+    """The stage's examples, or (for a dry run) why they cannot be read yet."""
+    from .utils import load_examples
+
+    try:
+        examples = load_examples(script_args, seed=seed)
+    except (FileNotFoundError, UsageError) as err:
+        if not script_args.dry_run:
+            raise
+        return None, f"{script_args.dataset_name} (not readable here: {err}; needed for the real run)"
+    return examples, f"{script_args.dataset_name} ({len(examples)} examples)"
+
+
+def sampling_plan(
+    prog: str,
+    script_args,
+    backend,
+    model_name_or_path: str | None,
+    data: str,
+    sampling: dict[str, Any],
+    tokens_in_flight: int,
+) -> int:
+    """Print the plan of a sampling stage (the sampler model, the judgements, memory per GPU of a vLLM engine)."""
+    from ..planning import sampling_memory
+
+    sections: dict[str, dict[str, Any]] = {
+        "data": {"source": data},
+        "sampler": {
+            "model": model_name_or_path or "embedded default GRM",
+            "backend": backend.backend,
+            "dtype": backend.dtype or "the model's",
+        },
+        "sampling": sampling,
+    }
+    if model_name_or_path and backend.backend != "openai":
+        from .utils import config_source
+
+        config = resolve_model_config(config_source(model_name_or_path, script_args))
+        limit = getattr(config, "max_position_embeddings", None)
+        if backend.max_model_len and limit and backend.max_model_len > limit:
+            raise UsageError(f"max_model_len: {backend.max_model_len} exceeds the model's context of {limit}")
+        model = build_on_meta(config)
+        facts = model_facts(model)
+        sections["sampler"]["architecture"] = f"{facts.model_type}, {facts.num_parameters / 1e9:.2f}B parameters"
+        sections["sampler"]["context"] = limit
+        if backend.backend == "vllm":
+            tp = backend.tensor_parallel_size
+            dtype = "float8" if backend.quantization == "fp8" else backend.dtype
+            plan = sampling_memory(model, dtype, tp, tokens_in_flight)
+            title = f"memory per GPU (vLLM, tensor_parallel_size {tp}, {tokens_in_flight} tokens in flight)"
+            sections[title] = plan.as_rows(script_args.gpu_memory_gib)
+    sections["this machine"] = {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"}
+    print_plan(prog, sections)
+    return 0

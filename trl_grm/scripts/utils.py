@@ -1,0 +1,132 @@
+"""What the SPCT stage scripts share: the data arguments, reading a stage's output, and the checks of a run that
+need no weights (``--dry_run``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cli.common import UsageError
+
+SYNTHETIC = "synthetic"
+STAGE_DATA_FILE = "train.jsonl"  # what build-rft-data / build-meta-data write for the next stage
+
+
+@dataclass
+class GRMScriptArguments:
+    """The data of a stage and whether to only check the run."""
+
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Preference data: a JSON/JSONL file, a Hub dataset id, or 'synthetic' (the verifiable tasks "
+            "of trl_grm.data.synthetic, generated here). rft and meta-rm read the output_dir of build-rft-data / "
+            "build-meta-data instead."
+        },
+    )
+    dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
+    dataset_train_split: str = field(default="train", metadata={"help": "Split of a Hub dataset."})
+    max_examples: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
+    synthetic_num_examples: int = field(default=256, metadata={"help": "With dataset_name=synthetic: examples."})
+    synthetic_num_responses: int = field(default=2, metadata={"help": "With dataset_name=synthetic: n per example."})
+    synthetic_difficulty: float = field(
+        default=0.5, metadata={"help": "With dataset_name=synthetic: share of near-miss distractors, in [0, 1]."}
+    )
+    synthetic_seed: int = field(default=0, metadata={"help": "With dataset_name=synthetic: seed of the stream."})
+    base_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "Config to check against while model_name_or_path is an earlier stage's output that does not "
+            "exist yet (a Hub id or folder, e.g. the base model of the recipe)."
+        },
+    )
+    gpu_memory_gib: float = field(
+        default=80.0, metadata={"help": "GPU memory the plan of --dry_run / trl-grm plan checks the run against."}
+    )
+    dry_run: bool = field(
+        default=False,
+        metadata={
+            "help": "Build every config, resolve the model config (no weights), check the run against it, print the "
+            "plan and exit."
+        },
+    )
+
+
+def data_source(args: GRMScriptArguments) -> Any:
+    """What :func:`~trl_grm.data.formats.load_preference_data` reads for ``args``: a local file, a Hub split (a clear
+    error offline), or the synthetic tasks as a ``datasets.Dataset``."""
+    if not args.dataset_name:
+        raise UsageError("Give --dataset_name: a JSON/JSONL file, a Hub dataset id, or 'synthetic'")
+    if args.dataset_name == SYNTHETIC:
+        from ..data.synthetic import SyntheticTasks
+
+        tasks = SyntheticTasks(
+            seed=args.synthetic_seed,
+            num_responses=args.synthetic_num_responses,
+            difficulty=args.synthetic_difficulty,
+        )
+        count = args.synthetic_num_examples
+        if args.max_examples is not None:
+            count = min(count, args.max_examples)
+        return tasks.to_dataset(count)
+    source = args.dataset_name
+    if os.path.exists(source):
+        return source
+    if source.endswith((".json", ".jsonl")) or source.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"--dataset_name: no such file: {source}")
+    from datasets import load_dataset
+
+    try:
+        return load_dataset(source, args.dataset_config, split=args.dataset_train_split)
+    except Exception as err:  # noqa: BLE001 - offline or unknown id: say what to do instead
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(
+            f"--dataset_name {source!r} is neither a local file nor a loadable Hub dataset ({first}); offline, give "
+            "a local JSON/JSONL file in the same schema"
+        ) from None
+
+
+def load_examples(args: GRMScriptArguments, seed: int = 0) -> list:
+    """The labelled examples of ``args`` (:class:`~trl_grm.data.formats.LabeledInput`)."""
+    from ..data.formats import load_preference_data
+
+    examples, report = load_preference_data(data_source(args), seed=seed, limit=args.max_examples)
+    if not examples:
+        raise UsageError(f"--dataset_name {args.dataset_name}: no usable example ({report.as_dict()})")
+    return examples
+
+
+def stage_rows(path: str, what: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows a data stage wrote (its output_dir or the file), checked for the columns the next stage needs."""
+    file = os.path.join(path, STAGE_DATA_FILE) if os.path.isdir(path) else path
+    if not os.path.exists(file):
+        raise FileNotFoundError(f"--dataset_name: no {what} at {file} (run the stage that builds it first)")
+    with open(file) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    if not rows:
+        raise UsageError(f"--dataset_name: {file} holds no rows")
+    missing = [c for c in columns if c not in rows[0]]
+    if missing:
+        raise UsageError(f"--dataset_name: {file} is not {what} (no {missing} column)")
+    return rows
+
+
+def write_rows(output_dir: str, rows: list[dict[str, Any]]) -> str:
+    """Write a stage's rows atomically (a crash leaves the previous file or none, never half of one)."""
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, STAGE_DATA_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def config_source(model_name_or_path: str, script_args: GRMScriptArguments) -> str:
+    """Where the model config comes from: the model, or ``base_model`` while the model is a stage output to come."""
+    if script_args.base_model and not os.path.isdir(model_name_or_path):
+        return script_args.base_model
+    return model_name_or_path
