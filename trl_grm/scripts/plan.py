@@ -26,7 +26,12 @@ TRAINING = ("rft", "grpo", "meta_rm")
 
 
 def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.split("\n\n")[0],
+        epilog="RECIPE is what the stage command reads with --config; 'trl-grm <stage> --config RECIPE --dry_run' "
+        "prints the same plan.",
+    )
     parser.add_argument("recipe", help="a recipe YAML, e.g. recipes/gemma-2-27b/rft_qlora.yaml")
     parser.add_argument("--stage", choices=list(STAGES), help="the stage (default: from the file name)")
     parser.add_argument("--num_gpus", type=int, help="processes (training) or tensor_parallel_size (sampling)")
