@@ -35,6 +35,7 @@ def test_every_model_has_the_paper_stages():
 def test_shipped_recipe_dry_run(recipe, capsys):
     out = _plan(capsys, str(recipe))
     assert "dry run (no weights loaded)" in out
+    assert "does NOT fit" not in out, out  # each recipe fits the GPUs it states
     if recipe.stem in ("rft", "grpo", "meta_rm") and recipe.parent.name != "smollm2-135m":
         batch = int(re.search(r"effective batch .* = (\d+)", out).group(1))
         paper = {"rft": 1024, "grpo": 512, "meta_rm": 512}[recipe.stem]
@@ -103,3 +104,31 @@ def test_help_of_every_new_command(command, capsys):
     assert cli([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "usage:" in out and len(out) > 400
+
+
+def test_dry_run_of_score_eval_and_push(judge_dir, tmp_path, capsys, monkeypatch):
+    """The other commands' --dry_run: everything checked, nothing loaded, written or uploaded."""
+    import json
+
+    from test_hub import Uploads
+
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text(json.dumps({"prompt": "2+2?", "responses": ["4", "5"]}) + "\n")
+    out = tmp_path / "scores.jsonl"
+    assert cli(["score", "--input", str(inputs), "--output", str(out), "--model_name_or_path", str(judge_dir),
+                "--num_samples", "4", "--dry_run"]) == 0  # fmt: skip
+    assert re.search(r"judgements +4", capsys.readouterr().out) and not out.exists()
+
+    evaluation = ["eval", "--dataset", "synthetic", "--synthetic_num_examples", "5", "--ks", "1", "2"]
+    assert cli([*evaluation, "--output_dir", str(tmp_path / "eval"), "--model_name_or_path", str(judge_dir),
+                "--dry_run"]) == 0  # fmt: skip
+    assert "5 x 2 at temperature 0.5 + 5 greedy" in capsys.readouterr().out and not (tmp_path / "eval").exists()
+
+    uploads = Uploads(monkeypatch)
+    (tmp_path / "grm").mkdir()
+    for name in ("model.safetensors", "grm_config.json", "training_args.bin"):
+        (tmp_path / "grm" / name).write_text("x")
+    assert cli(["push", "--model_dir", str(tmp_path / "grm"), "--repo_id", "me/x", "--dry_run"]) == 0
+    printed = capsys.readouterr().out
+    assert "would upload" in printed and "model.safetensors" in printed and "training_args.bin" not in printed
+    assert uploads.calls == []

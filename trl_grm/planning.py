@@ -12,11 +12,14 @@ The formula (bytes; P = parameters, b = micro batch, s = sequence length, h = hi
   fine-tune in mixed precision (DeepSpeed's convention): 2 (grad) + 12 (fp32 master, m, v) B beyond the weights;
   8-bit AdamW: 2 + 6. ZeRO-2 shards gradients and optimizer states, ZeRO-3 / FSDP also the weights.
 - activations: 34 x b x s x h x L bytes without gradient checkpointing (Korthikanti et al. 2022, with fused
-  attention, no s^2 term); with it, 2 x b x s x h x L (one saved input per layer) plus one layer's full 34 b s h.
+  attention); eager attention (and CPU runs) also store the scores, + 5 x a x s^2 x b a layer (a = heads); with
+  checkpointing, 2 x b x s x h x L (one saved input per layer) plus one layer's full activations. Twice as much in
+  fp32. LoRA (with dropout) adds each adapted module's input, b x s x in_features.
   Logits: b x s x V x 6 (bf16 logits and their fp32 upcast for the loss). In fp32 (CPU runs) both double.
 - GRPO adds the KV cache of generation (per token: L x 2 x kv_heads x head_dim x 2 B, or L x (kv_lora_rank +
   rope dim) x 2 B for DeepSeek's MLA) and, when beta > 0 without LoRA, a reference model (weights again).
-- a vLLM sampling stage: weights / tensor_parallel_size plus the KV cache of the batch in flight.
+- a vLLM sampling stage: weights / tensor_parallel_size; the KV cache gets what gpu_memory_utilization leaves, which
+  sets how many sequences run at once (the rest queue).
 Reuses accelerate's meta-device construction (``init_empty_weights``); DeepSpeed's ZeRO-3 estimator covers only the
 full fine-tune model states, which the formula above reproduces (16 B per parameter, sharded).
 """
@@ -72,6 +75,7 @@ class TrainSetup:
     micro_batch: int = 1
     seq_len: int = 2048
     gradient_checkpointing: bool = False
+    attention_scores: bool = False  # eager attention (or a CPU): the s x s scores are stored, 5 a s^2 b bytes a layer
     beta: float = 0.0
     generation_tokens: int = 0  # GRPO: sequences generated at once per GPU x their length
 
@@ -104,12 +108,14 @@ def train_memory(model, setup: TrainSetup) -> MemoryPlan:
 
     quantizable = 0
     lora = 0
+    lora_inputs = 0  # summed in_features of the adapted modules (LoRA keeps each one's dropped-out input)
     for name, module in _linear_modules(model):
         is_head = id(module.weight) in lm_head_ids
         if not is_head:
             quantizable += module.weight.numel()
         if setup.use_peft and _targets(name, setup.lora_target_modules, is_head):
             lora += setup.lora_r * (module.in_features + module.out_features)
+            lora_inputs += module.in_features
     fused = 0
     for name, param in model.named_parameters():
         if param.dim() == 3:
@@ -151,12 +157,16 @@ def train_memory(model, setup: TrainSetup) -> MemoryPlan:
     layers = text.num_hidden_layers
     tokens = setup.micro_batch * setup.seq_len
     scale = compute / 2  # the 34 / 2 bytes per element are for 16-bit activations
+    per_layer = 34 * tokens * h
+    if setup.attention_scores:
+        per_layer += 5 * text.num_attention_heads * setup.seq_len * tokens
     if setup.gradient_checkpointing:
-        activations = (2 * tokens * h * layers + 34 * tokens * h) * scale
+        activations = (2 * tokens * h * layers + per_layer) * scale + tokens * lora_inputs / layers * compute
     else:
-        activations = 34 * tokens * h * layers * scale
+        activations = per_layer * layers * scale + tokens * lora_inputs * compute
     plan.terms["activations"] = activations
-    plan.terms["logits"] = tokens * text.vocab_size * (compute + 4)
+    if setup.stage != "reward":  # a reward model's head has one output, not a vocabulary
+        plan.terms["logits"] = tokens * text.vocab_size * (compute + 4)
     if setup.stage == "grpo" and setup.generation_tokens:
         plan.terms["generation KV cache"] = setup.generation_tokens * kv_bytes_per_token(text)
     return plan
@@ -172,14 +182,23 @@ def kv_bytes_per_token(config, dtype_bytes: int = 2) -> int:
     return layers * 2 * heads * head_dim * dtype_bytes
 
 
-def sampling_memory(model, dtype: str | None, tensor_parallel_size: int, tokens_in_flight: int) -> MemoryPlan:
-    """Memory per GPU of a vLLM sampling stage: weights over the tensor-parallel group plus the KV cache."""
+def sampling_memory(
+    model, dtype: str | None, tensor_parallel_size: int, gpu_memory_gib: float, utilization: float, seq_tokens: int
+) -> tuple[MemoryPlan, dict[str, str]]:
+    """A vLLM sampling stage per GPU: the weights over the tensor-parallel group, and how many sequences of
+    ``seq_tokens`` tokens the KV cache holds at once in what ``gpu_memory_utilization`` leaves (vLLM runs that many
+    concurrently and queues the rest)."""
     plan = MemoryPlan()
     total = sum(p.numel() for p in model.parameters())
     plan.terms["weights"] = total * DTYPE_BYTES.get(dtype, 2) / tensor_parallel_size
     config = getattr(model.config, "text_config", model.config)
-    plan.terms["KV cache (batch in flight)"] = tokens_in_flight * kv_bytes_per_token(config) / tensor_parallel_size
-    return plan
+    per_sequence = seq_tokens * kv_bytes_per_token(config) / tensor_parallel_size
+    room = gpu_memory_gib * GIB * utilization - plan.total
+    rows = {
+        "KV cache per sequence": f"{per_sequence / GIB:8.3f} GiB ({seq_tokens} tokens)",
+        "sequences at once": str(max(int(room // per_sequence), 0)) if room > 0 else "0 (the weights do not fit)",
+    }
+    return plan, rows
 
 
 def sharding_of(accelerate_config: dict[str, Any] | None) -> str:

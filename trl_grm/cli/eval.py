@@ -63,6 +63,9 @@ class EvalArguments:
     )
     max_batch_size: int = field(default=64, metadata={"help": "Most sequences decoded together."})
     title: str | None = field(default=None, metadata={"help": "Title of the table and the plot."})
+    dry_run: bool = field(
+        default=False, metadata={"help": "Check everything that needs no weights, print the plan and exit."}
+    )
     synthetic_num_examples: int = field(default=64, metadata={"help": "With --dataset synthetic: examples."})
     synthetic_num_responses: int = field(default=2, metadata={"help": "With --dataset synthetic: n per example."})
     synthetic_difficulty: float = field(default=0.5, metadata={"help": "With --dataset synthetic: near-miss share."})
@@ -143,6 +146,25 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
         principles_mode=args.principles_mode,
         k_meta=args.k_meta,
     )
+    if args.dry_run:
+        from ..scripts.checks import hardware_problems, print_plan
+
+        examples = data[0]
+        print_plan(
+            PROG,
+            {
+                "data": {"dataset": args.dataset, "examples": len(examples)},
+                "model": {"model": args.model_name_or_path or "embedded default GRM", "meta_rm": args.meta_rm},
+                "sampling": {
+                    "judgements": f"{len(examples)} x {max(settings.ks)} at temperature {settings.temperature}"
+                    + (f" + {len(examples)} greedy" if settings.greedy else ""),
+                    "ks": settings.ks,
+                },
+                "output": {"output_dir": args.output_dir},
+                "this machine": {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"},
+            },
+        )
+        return 0
     quiet_loading()
     grm = load_grm_for(backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"

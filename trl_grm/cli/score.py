@@ -58,6 +58,9 @@ class ScoreArguments:
     output: str | None = field(
         default=None, metadata={"help": "JSONL file for the results (resumable). Default: JSON on standard output."}
     )
+    dry_run: bool = field(
+        default=False, metadata={"help": "Check everything that needs no weights, print the plan and exit."}
+    )
     overwrite: bool = field(
         default=False, metadata={"help": "Start --output afresh even if it holds results of other inputs/settings."}
     )
@@ -277,6 +280,20 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
             **dataclasses.asdict(settings),
         }
     )
+    if args.dry_run:
+        from ..scripts.checks import hardware_problems, print_plan
+
+        print_plan(
+            PROG,
+            {
+                "inputs": {"inputs": len(items), "judgements": len(items) * settings.num_samples},
+                "model": {"model": model_id or "embedded default GRM", "backend": backend.backend},
+                "settings": dataclasses.asdict(settings),
+                "output": {"output": args.output or "standard output"},
+                "this machine": {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"},
+            },
+        )
+        return 0
     keys = [it.fingerprint for it in items]
     done: list[dict[str, Any]] = []
     if args.output:

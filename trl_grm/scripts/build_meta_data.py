@@ -101,8 +101,8 @@ def run(script_args: GRMScriptArguments, config: BuildMetaDataConfig, backend: B
             "rft samples added": f"{len(rft_records)} records from {config.rft_data_dir}" if rft_records else "none",
             "output_dir": config.output_dir,
         }
-        in_flight = config.batch_size * config.num_samples * (backend.max_model_len or 4096)
-        return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, in_flight)
+        seq_tokens = 1024 + config.max_new_tokens  # a typical judge prompt and its judgement
+        return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, seq_tokens)
     check_hardware(backend=backend.backend)
     quiet_loading()
     grm = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)

@@ -116,8 +116,8 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
             "hinted_fraction": config.hinted_fraction,
             "output_dir": config.output_dir,
         }
-        in_flight = config.batch_size * config.num_rft_samples * (backend.max_model_len or 4096)
-        return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, in_flight)
+        seq_tokens = 1024 + config.max_new_tokens  # a typical judge prompt and its judgement
+        return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, seq_tokens)
     check_hardware(backend=backend.backend)
     quiet_loading()
     sampler = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)

@@ -35,7 +35,9 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("recipe", help="a recipe YAML, e.g. recipes/gemma-2-27b/rft_qlora.yaml")
     parser.add_argument("--stage", choices=list(STAGES), help="the stage (default: from the file name)")
     parser.add_argument("--num_gpus", type=int, help="processes (training) or tensor_parallel_size (sampling)")
-    parser.add_argument("--gpu_memory_gib", type=float, default=80.0, help="memory of one GPU (default: 80)")
+    parser.add_argument(
+        "--gpu_memory_gib", type=float, help="memory of one GPU (default: the recipe's gpu_memory_gib, else 80)"
+    )
 
     def error(message: str):
         print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
@@ -58,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         raise FileNotFoundError(f"no such recipe: {args.recipe}")
     stage = args.stage or stage_of(args.recipe)
     module = importlib.import_module(STAGES[stage])
-    argv = ["--config", args.recipe, "--dry_run", "--gpu_memory_gib", str(args.gpu_memory_gib)]
+    argv = ["--config", args.recipe, "--dry_run"]
+    if args.gpu_memory_gib:
+        argv += ["--gpu_memory_gib", str(args.gpu_memory_gib)]
     if stage not in TRAINING:
         if args.num_gpus:
             argv += ["--tensor_parallel_size", str(args.num_gpus)]

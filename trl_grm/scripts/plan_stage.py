@@ -97,6 +97,7 @@ def check_training_run(
         micro_batch=per_device,
         seq_len=seq,
         gradient_checkpointing=training_args.gradient_checkpointing,
+        attention_scores=model_args.attn_implementation == "eager" or bool(training_args.use_cpu),
         beta=getattr(training_args, "beta", 0.0),
         generation_tokens=per_device * seq if stage == "grpo" else 0,
     )
@@ -166,7 +167,7 @@ def sampling_plan(
     model_name_or_path: str | None,
     data: str,
     sampling: dict[str, Any],
-    tokens_in_flight: int,
+    seq_tokens: int,
 ) -> int:
     """Print the plan of a sampling stage (the sampler model, the judgements, memory per GPU of a vLLM engine)."""
     from ..planning import sampling_memory
@@ -194,9 +195,12 @@ def sampling_plan(
         if backend.backend == "vllm":
             tp = backend.tensor_parallel_size
             dtype = "float8" if backend.quantization == "fp8" else backend.dtype
-            plan = sampling_memory(model, dtype, tp, tokens_in_flight)
-            title = f"memory per GPU (vLLM, tensor_parallel_size {tp}, {tokens_in_flight} tokens in flight)"
-            sections[title] = plan.as_rows(script_args.gpu_memory_gib)
+            plan, kv = sampling_memory(
+                model, dtype, tp, script_args.gpu_memory_gib, backend.gpu_memory_utilization, seq_tokens
+            )
+            title = f"memory per GPU (vLLM, tensor_parallel_size {tp}, gpu_memory_utilization "
+            title += f"{backend.gpu_memory_utilization})"
+            sections[title] = {**plan.as_rows(script_args.gpu_memory_gib * backend.gpu_memory_utilization), **kv}
     sections["this machine"] = {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"}
     print_plan(prog, sections)
     return 0

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trl_grm.cli.common import UsageError, make_command_parser, run_command
 
@@ -29,6 +30,9 @@ class PushArguments:
     dataset_name: str | None = field(default=None, metadata={"help": "Training data, for the card."})
     recipe: str | None = field(default=None, metadata={"help": "The recipe the model was trained with, for the card."})
     keep_card: bool = field(default=False, metadata={"help": "Upload an existing README.md as it is."})
+    dry_run: bool = field(
+        default=False, metadata={"help": "List what would be uploaded (with the card written) and exit."}
+    )
     commit_message: str | None = field(default=None, metadata={"help": "Commit message."})
 
 
@@ -66,6 +70,15 @@ def run(args: PushArguments) -> int:
         if is_grm_folder(args.model_dir):
             kwargs.update(eval_markdown=eval_markdown, recipe=args.recipe)
         write_card(args.model_dir, **kwargs)
+    if args.dry_run:
+        from huggingface_hub.utils import filter_repo_objects
+
+        from trl_grm.hub import UPLOAD_IGNORE
+
+        names = sorted(str(p.relative_to(args.model_dir)) for p in Path(args.model_dir).rglob("*") if p.is_file())
+        kept = list(filter_repo_objects(names, ignore_patterns=UPLOAD_IGNORE))
+        print(f"{PROG}: dry run: would upload {len(kept)} file(s) to {args.repo_id}: {', '.join(kept)}")
+        return 0
     url = push_folder(
         args.model_dir,
         args.repo_id,

@@ -1,0 +1,146 @@
+"""Does the memory planner (trl_grm/planning.py) match real training runs? Peak memory of a few real optimizer steps on
+this CPU against the plan for the same setup.
+
+Each run is a fresh process: its peak resident memory after the imports is the baseline; the run loads the model
+(fp32), trains ``--steps`` steps of rejective fine-tuning (TRL SFT) on rows of exactly ``--seq_len`` tokens, and the
+growth of the peak resident memory is compared with the plan's total (weights, LoRA or full optimizer states,
+activations without checkpointing, logits). Target (issue #11): within +-30%.
+
+    python benchmarks/bench_planner.py                      # tiny Llama + SmolLM2-135M, LoRA and full, ~5 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: int) -> dict:
+    """In this (fresh) process: train, and return the peak-memory growth and the plan."""
+    import torch
+    import trl  # noqa: F401 - part of the baseline
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from trl_grm.planning import GIB, TrainSetup, train_memory
+    from trl_grm.scripts.checks import build_on_meta
+    from trl_grm.trainers.rejective_sft_config import RejectiveSFTConfig
+    from trl_grm.trainers.rejective_sft_trainer import RejectiveSFTTrainer
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    count = seq_len
+    while len(tokenizer(" judge" * count, add_special_tokens=False)["input_ids"]) > seq_len - 40:
+        count = int(count * 0.9)
+    prompt = " judge" * count
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": prompt}],
+            "completion": [{"role": "assistant", "content": "Scores: 1"}],
+        }
+    ] * (batch * steps)
+    baseline = peak_mib()
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM") if use_peft else None
+    args = RejectiveSFTConfig(
+        output_dir=tempfile.mkdtemp(),
+        use_cpu=True,
+        bf16=False,
+        gradient_checkpointing=False,
+        per_device_train_batch_size=batch,
+        max_steps=steps,
+        max_length=seq_len + 64,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=1000,
+        dataloader_num_workers=0,
+    )
+    trainer = RejectiveSFTTrainer(model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                                  peft_config=lora)  # fmt: skip
+    lengths = [len(x) for x in trainer.train_dataset["input_ids"]]
+    trainer.train()
+    measured = peak_mib() - baseline
+    meta = build_on_meta(AutoConfig.from_pretrained(model_path))
+    setup = TrainSetup(
+        stage="sft",
+        dtype="float32",
+        use_peft=use_peft,
+        lora_r=16,
+        lora_target_modules="all-linear",
+        micro_batch=batch,
+        seq_len=max(lengths),
+        gradient_checkpointing=False,
+        attention_scores=True,  # a CPU run
+    )
+    plan = train_memory(meta, setup)
+    return {
+        "model": Path(model_path).name,
+        "lora": use_peft,
+        "batch": batch,
+        "seq_len": max(lengths),
+        "measured_mib": round(measured),
+        "plan_mib": round(plan.total / GIB * 1024),
+        "plan_terms_mib": {k: round(v / GIB * 1024) for k, v in plan.terms.items()},
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--json")
+    args = parser.parse_args(argv)
+    if args.child:
+        spec = json.loads(args.child)
+        print("RESULT " + json.dumps(run_one(**spec, steps=args.steps)), flush=True)
+        return 0
+
+    from trl_grm.modeling.default_model import default_model_path
+    from trl_grm.testing import build_tiny_model
+
+    tiny = str(build_tiny_model(Path(tempfile.mkdtemp()) / "tiny", hidden_size=256))
+    smol = str(default_model_path())
+    specs = [
+        dict(model_path=tiny, use_peft=False, batch=8, seq_len=512),
+        dict(model_path=tiny, use_peft=True, batch=8, seq_len=512),
+        dict(model_path=smol, use_peft=True, batch=4, seq_len=512),
+        dict(model_path=smol, use_peft=False, batch=4, seq_len=512),
+    ]
+    results = []
+    for spec in specs:
+        env = {**os.environ, "OMP_NUM_THREADS": "2", "HF_HUB_OFFLINE": "1"}
+        out = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec), "--steps", str(args.steps)],
+                             capture_output=True, text=True, env=env, check=True)  # fmt: skip
+        line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+        result = json.loads(line[len("RESULT ") :])
+        result["measured/plan"] = round(result["measured_mib"] / result["plan_mib"], 2)
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    print(
+        "\n| model | LoRA | batch x seq | measured peak growth | plan | measured / plan |\n|---|---|---|---|---|---|"
+    )
+    for r in results:
+        print(f"| {r['model']} | {'yes' if r['lora'] else 'no'} | {r['batch']} x {r['seq_len']} | "
+              f"{r['measured_mib']} MiB | {r['plan_mib']} MiB | {r['measured/plan']:.2f} |")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
