@@ -143,6 +143,11 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
     with open(os.path.join(config.output_dir, "stage.json"), "w") as f:
         json.dump({"stage": "build-rft-data", "data": fingerprint(examples), "examples": len(examples)}, f, indent=2)
     print(json.dumps(report.as_dict(), default=str))
+    if not rows and report.kept_samples:
+        raise UsageError(
+            f"balance_positions dropped all {report.kept_samples} kept samples (they favour one position); use more "
+            "examples or --balance_positions false"
+        )
     if not rows:
         raise UsageError(
             f"Rejective sampling kept no sample out of {report.examples} examples; the sampler never judged "
