@@ -78,3 +78,13 @@ def launch(script: str, launch_args: list[str], script_args: list[str]) -> int:
     except SystemExit as exit_:  # accelerate exits with the child's status when it fails
         return exit_.code if isinstance(exit_.code, int) else 1
     return 0
+
+
+def parse_training_command(parser, argv: list[str]):
+    """``(launch_args, script_argv, (script_args, training_args, model_args))`` of a training command's ``argv``:
+    accelerate's options split off and checked, the script's parsed for the recipe's target hardware."""
+    from ..scripts.checks import parse_training_args, target_hardware
+
+    with target_hardware():
+        launch_args, script_argv = split_launch_args(parser, argv)
+    return launch_args, script_argv, parse_training_args(parser, script_argv)

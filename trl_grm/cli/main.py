@@ -56,15 +56,12 @@ def main(argv: list[str] | None = None) -> int:
 def _launch_training(name: str, module, argv: list[str]) -> int:
     """Check the run here (bad keys, model, LoRA targets, hardware: one line, nothing launched); a dry run prints
     its plan here; a real run goes through ``accelerate launch`` with the script's own arguments."""
-    from ..scripts.checks import parse_training_args, target_hardware
-    from .launch import launch, split_launch_args
+    from .launch import launch, parse_training_command
 
     parser = module.make_parser()
     if any(a in ("-h", "--help") for a in argv):
         parser.parse_args_and_config(argv)  # prints the help, exits 0
-    with target_hardware():
-        launch_args, script_argv = split_launch_args(parser, argv)
-    script_args, training_args, model_args = parse_training_args(parser, script_argv)
+    launch_args, script_argv, (script_args, training_args, model_args) = parse_training_command(parser, argv)
     if script_args.dry_run:
         return module.run(script_args, training_args, model_args, launch_args=launch_args)
     from ..scripts.plan_stage import check_training_run

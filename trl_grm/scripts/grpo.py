@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments
+from trl_grm.scripts.utils import GRMScriptArguments, model_init_kwargs, train_and_save
 
 PROG = "trl-grm grpo"
 
@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
 def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
     from trl_grm.cli.common import UsageError
     from trl_grm.scripts.plan_stage import check_training_run
-    from trl_grm.scripts.rft import model_init_kwargs
     from trl_grm.scripts.utils import data_source
 
     if not model_args.model_name_or_path:
@@ -60,13 +59,7 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
         train_dataset=source,
         peft_config=get_peft_config(model_args),
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        trainer.create_model_card(dataset_name=script_args.dataset_name)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.accelerator.print(f"Saved the GRPO model to {training_args.output_dir}")
+    train_and_save(trainer, script_args, training_args, "GRPO model")
     return 0
 
 

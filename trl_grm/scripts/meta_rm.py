@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, stage_rows
+from trl_grm.scripts.utils import GRMScriptArguments, model_init_kwargs, stage_rows, train_and_save
 
 PROG = "trl-grm meta-rm"
 
@@ -49,7 +49,6 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
     from transformers import AutoModelForSequenceClassification
     from trl import get_peft_config
 
-    from trl_grm.scripts.rft import model_init_kwargs
     from trl_grm.trainers.meta_rm_trainer import MetaRMTrainer
 
     rows = stage_rows(script_args.dataset_name, "Meta RM data (text/label rows)", ("text", "label"))
@@ -59,13 +58,7 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
     kwargs = model_init_kwargs(training_args, model_args)
     model = AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, num_labels=1, **kwargs)
     trainer = MetaRMTrainer(model, args=training_args, train_dataset=dataset, peft_config=get_peft_config(model_args))
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        trainer.create_model_card(dataset_name=script_args.dataset_name)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.accelerator.print(f"Saved the Meta RM to {training_args.output_dir}")
+    train_and_save(trainer, script_args, training_args, "Meta RM")
     return 0
 
 

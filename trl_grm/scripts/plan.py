@@ -67,15 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.num_gpus:
             argv += ["--tensor_parallel_size", str(args.num_gpus)]
         return module.main(argv)
-    from trl_grm.cli.launch import split_launch_args
-    from trl_grm.scripts.checks import parse_training_args, target_hardware
+    from trl_grm.cli.launch import parse_training_command
 
     if args.num_gpus:
         argv += ["--num_processes", str(args.num_gpus)]
     parser = module.make_parser(f"trl-grm {stage.replace('_', '-')}")
-    with target_hardware():
-        launch_args, script_argv = split_launch_args(parser, argv)
-    script_args, training_args, model_args = parse_training_args(parser, script_argv)
+    launch_args, _, (script_args, training_args, model_args) = parse_training_command(parser, argv)
     return module.run(script_args, training_args, model_args, launch_args=launch_args)
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 
 from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, stage_rows
+from trl_grm.scripts.utils import GRMScriptArguments, model_init_kwargs, stage_rows, train_and_save
 
 PROG = "trl-grm rft"
 
@@ -27,23 +27,6 @@ def make_parser(prog: str = PROG):
         description="SPCT stage 1b: rejective fine-tuning on the rows of build-rft-data (--dataset_name: its "
         "output_dir). Extra options go to accelerate launch (--num_processes, --accelerate_config).",
     )
-
-
-def model_init_kwargs(training_args, model_args) -> dict:
-    """How the model is loaded (TRL's ModelConfig helpers): dtype, attention, revision, 4/8-bit + device map."""
-    from trl import get_quantization_config
-
-    kwargs = dict(training_args.model_init_kwargs or {})
-    kwargs.update(revision=model_args.model_revision, attn_implementation=model_args.attn_implementation)
-    if model_args.dtype is not None:
-        kwargs["dtype"] = model_args.dtype
-    quantization = get_quantization_config(model_args)
-    if quantization is not None:
-        kwargs["quantization_config"] = quantization
-        from accelerate import PartialState
-
-        kwargs["device_map"] = {"": PartialState().local_process_index}  # each process its own GPU (k-bit + DDP)
-    return {k: v for k, v in kwargs.items() if v is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,13 +65,7 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
         train_dataset=dataset,
         peft_config=get_peft_config(model_args),
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        trainer.create_model_card(dataset_name=script_args.dataset_name)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.accelerator.print(f"Saved the RFT model to {training_args.output_dir}")
+    train_and_save(trainer, script_args, training_args, "RFT model")
     return 0
 
 

@@ -130,3 +130,31 @@ def config_source(model_name_or_path: str, script_args: GRMScriptArguments) -> s
     if script_args.base_model and not os.path.isdir(model_name_or_path):
         return script_args.base_model
     return model_name_or_path
+
+
+def model_init_kwargs(training_args, model_args) -> dict:
+    """How the model is loaded (TRL's ModelConfig helpers): dtype, attention, revision, 4/8-bit + device map."""
+    from trl import get_quantization_config
+
+    kwargs = dict(training_args.model_init_kwargs or {})
+    kwargs.update(revision=model_args.model_revision, attn_implementation=model_args.attn_implementation)
+    if model_args.dtype is not None:
+        kwargs["dtype"] = model_args.dtype
+    quantization = get_quantization_config(model_args)
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+        from accelerate import PartialState
+
+        kwargs["device_map"] = {"": PartialState().local_process_index}  # each process its own GPU (k-bit + DDP)
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def train_and_save(trainer, script_args: GRMScriptArguments, training_args, what: str) -> None:
+    """Train (resuming from ``resume_from_checkpoint``), save the model with its card, push when asked."""
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        trainer.create_model_card(dataset_name=script_args.dataset_name)
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    trainer.accelerator.print(f"Saved the {what} to {training_args.output_dir}")
