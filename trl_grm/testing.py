@@ -102,11 +102,13 @@ def build_tiny_judge(
     steps: int = 200,
     seed: int = 0,
     hidden_size: int = 64,
+    num_responses: int = 2,
 ) -> Path:
     """A tiny Llama GRM that has memorised one judgement: for any prompt in its template, greedy decoding writes
     ``judgement``. It follows the output format without judging anything (the first response shown gets 8, the
     second 3), which makes it a real model whose outputs exercise parsing, mapping back and voting end to end.
     ``hidden_size=256`` gives 64-dimensional attention heads, the smallest that vLLM's CPU attention accepts.
+    ``num_responses`` is the number of responses in its training prompts (pass a ``judgement`` with as many scores).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -124,6 +126,16 @@ def build_tiny_judge(
         ("Say hello.", ["Hello!", "Goodbye."]),
         ("Name a colour.", ["Blue.", "Seven."]),
     ]
+    if num_responses != 2:  # more varied prompts, so that the memorised verdict does not depend on them
+        import random
+
+        rng = random.Random(seed)
+        words = " ".join(_CORPUS).replace("\\", " ").split()
+        examples = [
+            (" ".join(rng.sample(words, rng.randint(2, 6))) + "?",
+             [" ".join(rng.sample(words, rng.randint(0, 4))) for _ in range(num_responses)])
+            for _ in range(16)
+        ]  # fmt: skip
     prompts = [
         tokenizer.apply_chat_template(build_messages(q, r, template), tokenize=False, add_generation_prompt=True)
         for q, r in examples

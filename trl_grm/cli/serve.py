@@ -47,6 +47,20 @@ class ServeArguments:
     max_inputs_per_request: int = field(default=256, metadata={"help": "Most inputs in one request."})
     max_responses: int = field(default=64, metadata={"help": "Most responses per input."})
     max_batch_size: int = field(default=64, metadata={"help": "transformers: most sequences decoded together."})
+    reward_normalization: str = field(
+        default="mean",
+        metadata={"help": "POST /get_reward (OpenRLHF): rewards as the voted mean score, 'centered' or 'rank'."},
+    )
+    reward_max_group_size: int = field(
+        default=8, metadata={"help": "POST /get_reward: most completions of one prompt judged in one GRM input."}
+    )
+    reward_large_group_strategy: str = field(
+        default="overlap", metadata={"help": "POST /get_reward: sub-lists of larger groups: 'overlap' or 'pairwise'."}
+    )
+    unscored_reward: float | None = field(
+        default=None,
+        metadata={"help": "POST /get_reward: the reward of a completion the GRM could not score (default: null)."},
+    )
     graceful_timeout: float = field(
         default=600.0, metadata={"help": "Seconds SIGTERM waits for requests in flight before exiting."}
     )
@@ -56,7 +70,8 @@ def make_parser():
     return make_command_parser(
         [ServeArguments, BackendArguments],
         PROG,
-        description="Serve a GRM over HTTP: POST /v1/score with the trl-grm score input schema; GET /health, /ready.",
+        description="Serve a GRM over HTTP: POST /v1/score with the trl-grm score input schema, POST /get_reward "
+        "(OpenRLHF's remote reward model); GET /health, /ready.",
     )
 
 
@@ -88,6 +103,17 @@ def run(args: ServeArguments, backend: BackendArguments | None = None) -> int:
         max_responses=args.max_responses,
         max_batch_size=args.max_batch_size,
     )
+    from ..rewards.groups import LARGE_GROUP_STRATEGIES, NORMALIZATIONS
+
+    if args.reward_normalization not in NORMALIZATIONS:
+        raise UsageError(
+            f"--reward_normalization must be one of {', '.join(NORMALIZATIONS)}, got {args.reward_normalization!r}"
+        )
+    if args.reward_large_group_strategy not in LARGE_GROUP_STRATEGIES:
+        raise UsageError(f"--reward_large_group_strategy must be one of {', '.join(LARGE_GROUP_STRATEGIES)}, "
+                         f"got {args.reward_large_group_strategy!r}")  # fmt: skip
+    if args.reward_max_group_size < 2:
+        raise UsageError(f"--reward_max_group_size must be >= 2, got {args.reward_max_group_size}")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, got {args.port}")
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
@@ -104,6 +130,10 @@ def run(args: ServeArguments, backend: BackendArguments | None = None) -> int:
         max_inputs_per_request=args.max_inputs_per_request,
         max_responses=args.max_responses,
         api_key=api_key,
+        reward_normalization=args.reward_normalization,
+        reward_max_group_size=args.reward_max_group_size,
+        reward_large_group_strategy=args.reward_large_group_strategy,
+        unscored_reward=args.unscored_reward,
     )
     quiet_loading()
     name = args.model_name_or_path or "embedded default GRM"

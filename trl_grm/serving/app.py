@@ -1,7 +1,8 @@
 """``trl-grm serve``: an HTTP scoring service over one GRM (+ optional Meta RM), on FastAPI + uvicorn.
 
 ``POST /v1/score`` takes the ``trl-grm score`` input schema (``{"inputs": {...} | [{...}, ...], "num_samples": ...}``)
-and answers with its result shape. Concurrent requests with the same sampling settings are micro-batched into one
+and answers with its result shape. ``POST /get_reward`` is OpenRLHF's remote reward model contract (see
+:func:`create_app`). Concurrent requests with the same sampling settings are micro-batched into one
 engine call (an input's result depends only on the seed, the input and the settings, so batching never changes an
 answer). The queue is bounded (429 with ``Retry-After`` when full); bad input is a 4xx naming the field; an engine
 error fails only the requests of its batch (500); ``GET /health`` is liveness and ``GET /ready`` says whether the
@@ -54,6 +55,22 @@ class ServeSettings:
     max_inputs_per_request: int = 256
     max_responses: int = 64  # responses per input
     api_key: str | None = None  # bearer token; none: no authentication (loopback only, see the CLI)
+    # POST /get_reward (OpenRLHF): how a group's voted scores become rewards (see trl_grm.rewards.groups)
+    reward_normalization: str = "mean"
+    reward_max_group_size: int = 8
+    reward_large_group_strategy: str = "overlap"
+    unscored_reward: float | None = None  # the reward of a completion the GRM could not score; None: JSON null
+
+
+class RewardRequest(BaseModel):
+    """The body of ``POST /get_reward`` (OpenRLHF's remote reward model): ``query`` (prompt + response texts),
+    ``prompts`` (the prompt texts, each a prefix of its query) and ``labels`` (unused by the GRM)."""
+
+    model_config = ConfigDict(extra="ignore")  # OpenRLHF may add fields (e.g. metas)
+
+    query: list[str]
+    prompts: list[str] | None = None
+    labels: list[Any] | None = None
 
 
 @dataclass
@@ -248,5 +265,89 @@ def create_app(
             raise HTTPException(500, f"the engine failed on this batch: {type(err).__name__}: {err}") from None
         out = [r.to_dict() for r in results]
         return out[0] if single else {"results": out}
+
+    @app.post("/get_reward")
+    async def get_reward(request: Request):
+        """OpenRLHF's remote reward model. The completions of one prompt in a request are judged together (one GRM
+        input of n responses; sub-lists beyond ``reward_max_group_size``); the answer holds ``rewards`` (per
+        ``reward_normalization``), ``scores`` (the mean score scaled to 0..1, for OpenRLHF's dynamic filtering),
+        ``extra_logs`` (numbers per sample: ``grm_mean_score``, ``grm_unscored``, ``grm_tied``, ``grm_votes``)
+        and ``critiques`` (text, per sample). A completion the GRM could not score gets ``unscored_reward``
+        (``null`` unless the server sets one)."""
+        from ..protocol.seeding import derive_rng, fingerprint
+        from ..rewards.groups import group_outcome, plan_sublists
+
+        authorize(request)
+        if state["grm"] is None:
+            raise HTTPException(503, state["error"] or "the model is loading", headers={"Retry-After": "5"})
+        raw = await request.body()
+        if len(raw) > settings.max_body_bytes:
+            raise HTTPException(413, f"request body over {settings.max_body_bytes} bytes")
+        try:
+            body = RewardRequest.model_validate_json(raw)
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise HTTPException(422, f"{'.'.join(str(x) for x in first['loc']) or 'body'}: {first['msg']}") from None
+        if body.prompts is None:
+            raise HTTPException(422, "prompts: required (the GRM judges each response against its prompt)")
+        if len(body.prompts) != len(body.query):
+            raise HTTPException(422, f"prompts: {len(body.prompts)} prompts for {len(body.query)} queries")
+        responses = []
+        for i, (query, prompt) in enumerate(zip(body.query, body.prompts)):
+            if not query.startswith(prompt):
+                raise HTTPException(422, f"query[{i}] does not start with prompts[{i}]")
+            responses.append(query[len(prompt) :])
+        groups: dict[str, list[int]] = {}
+        for i, prompt in enumerate(body.prompts):
+            groups.setdefault(prompt, []).append(i)
+        grm = state["grm"]
+        seed = 0
+        plans, items = [], []
+        for prompt, rows in groups.items():
+            members = [responses[i] for i in rows]
+            rng = derive_rng(seed, fingerprint([prompt, members]), "sublists")
+            plan = plan_sublists(len(rows), settings.reward_max_group_size, settings.reward_large_group_strategy, rng)
+            plans.append(plan)
+            items.extend({"prompt": prompt, "responses": [members[m] for m in sub]} for sub in plan)
+        try:
+            inputs, _ = to_inputs(items)
+            resolved = resolve_score_settings(grm.config, has_meta_rm=grm.meta_rm is not None)
+        except (ValueError, TypeError) as err:
+            raise HTTPException(422, str(err)) from None
+        batcher: MicroBatcher = state["batcher"]
+        if batcher.full(len(inputs)):
+            raise HTTPException(429, "the queue is full; retry later", headers={"Retry-After": "1"})
+        params = {**dataclasses.asdict(resolved), "seed": seed, "return_samples": True}
+        try:
+            results = await batcher.submit(inputs, params)
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from None
+        except Exception as err:  # noqa: BLE001
+            raise HTTPException(500, f"the engine failed on this batch: {type(err).__name__}: {err}") from None
+        n = len(body.query)
+        rewards: list[float | None] = [None] * n
+        scores: list[float | None] = [None] * n
+        logs: dict[str, list[float]] = {k: [0.0] * n for k in ("grm_mean_score", "grm_unscored", "grm_tied",
+                                                                 "grm_votes")}  # fmt: skip
+        critiques = [""] * n
+        low, high = grm.config.score_range
+        start = 0
+        for rows, plan in zip(groups.values(), plans):
+            outcome = group_outcome(len(rows), plan, results[start : start + len(plan)],
+                                    settings.reward_normalization)  # fmt: skip
+            start += len(plan)
+            for m, i in enumerate(rows):
+                mean = outcome.mean_scores[m]
+                rewards[i] = outcome.rewards[m] if mean is not None else settings.unscored_reward
+                if mean is not None:
+                    scores[i] = (mean - low) / (high - low)
+                elif settings.unscored_reward is not None:
+                    scores[i] = 0.0
+                logs["grm_mean_score"][i] = float(mean) if mean is not None else 0.0
+                logs["grm_unscored"][i] = float(mean is None)
+                logs["grm_tied"][i] = float(outcome.tied)
+                logs["grm_votes"][i] = float(len(outcome.votes[m]))
+                critiques[i] = outcome.critiques[m]
+        return {"rewards": rewards, "scores": scores, "extra_logs": logs, "critiques": critiques}
 
     return app
