@@ -239,8 +239,14 @@ def test_verl_compute_score_contract(router, monkeypatch):
     address = f"127.0.0.1:{router.server_address[1]}"
 
     async def score(solution, extra):
-        return await compute_score(data_source="synthetic", solution_str=solution, ground_truth="4",
-                                   extra_info=extra, reward_router_address=address, reward_model_tokenizer=None)  # fmt: skip
+        return await compute_score(
+            data_source="synthetic",
+            solution_str=solution,
+            ground_truth="4",
+            extra_info=extra,
+            reward_router_address=address,
+            reward_model_tokenizer=None,
+        )
 
     async def both():
         return await asyncio.gather(score("GOOD: 4", {"question": "2+2?"}), score("5", {"question": "2+2?"}))
