@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -267,10 +268,37 @@ def test_verl_compute_score_contract(router, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------ TRL: 2 real processes
-def test_stock_trl_cli_two_processes_keep_groups_whole(judge4_dir, tmp_path):
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the server did not become ready")
+
+
+@pytest.mark.parametrize("where", ["in-process", "served"])
+def test_stock_trl_cli_two_processes_keep_groups_whole(judge4_dir, tmp_path, where):
     """`trl grpo --reward_funcs trl_grm.rewards.grm_reward` configured by the YAML's env: block, as 2 CPU processes
     (gloo). 12 completions = 3 groups of 4, 6 per process: group 1 is split between the processes. Each group must
-    be scored once, as one GRM input of 4, and every completion must get the reward of its own position."""
+    be scored once, as one GRM input of 4, and every completion must get the reward of its own position. "served":
+    the same through `trl-grm serve` (the async reward function, whose exchange runs on TRL's event-loop thread)."""
+    server = None
+    if where == "served":  # a real `trl-grm serve` process on loopback
+        from test_serve import free_port
+
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "trl_grm.cli.main", "serve", "--model_name_or_path",
+                                   str(judge4_dir), "--port", str(port)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        wait_ready(f"http://127.0.0.1:{port}", server)
+        source = f"TRL_GRM_REWARD_SERVER_URL: http://127.0.0.1:{port}"
+    else:
+        source = f"TRL_GRM_REWARD_MODEL: {judge4_dir}"
     policy = build_tiny_model(tmp_path / "policy")
     data = tmp_path / "data"
     data.mkdir()
@@ -292,16 +320,21 @@ report_to: none
 logging_steps: 1
 save_strategy: "no"
 env:
-  TRL_GRM_REWARD_MODEL: {judge4_dir}
+  {source}
   TRL_GRM_REWARD_NUM_SAMPLES: "1"
   TRL_GRM_REWARD_ORDER_STRATEGY: fixed
   TRL_GRM_REWARD_TRACE_DIR: {trace}
 """)
     trl = Path(sys.executable).with_name("trl")
     config = ROOT / "recipes" / "accelerate_configs" / "multi_cpu.yaml"
-    run = subprocess.run([str(trl), "grpo", "--config", str(tmp_path / "grpo.yaml"), "--accelerate_config",
-                          str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    try:
+        run = subprocess.run([str(trl), "grpo", "--config", str(tmp_path / "grpo.yaml"), "--accelerate_config",
+                              str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                             env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     calls = [json.loads(line) for rank in (0, 1) for line in (trace / f"rank{rank}.jsonl").read_text().splitlines()]
     for step in {c["step"] for c in calls}:
@@ -316,3 +349,46 @@ env:
             assert c["rewards"] == [float(VERDICT[row % 4]) for row in range(*c["rows"])]
     logged = [line for line in run.stdout.splitlines() + run.stderr.splitlines() if "rewards/grm_reward/mean" in line]
     assert logged and all("'rewards/grm_reward/mean': '4.25'" in line for line in logged)
+
+
+# ------------------------------------------------------------------------------ TRL in-process: mixed with a rule
+def test_grpo_trainer_mixes_the_grm_reward_with_a_rule_reward(judge4, tiny_model_dir, tmp_path):
+    """GRPOTrainer with [GRMReward, a rule] and reward_weights: TRL logs both and trains on the weighted sum."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    def short(completions, **kwargs):  # a rule reward: 1 for completions under 20 characters
+        return [float(len(c) < 20) for c in completions]
+
+    grm = fixed(judge4)
+    config = GRPOConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=8, num_generations=4,
+                        max_completion_length=8, reward_weights=[1.0, 2.0], report_to="none", use_cpu=True,
+                        bf16=False, logging_steps=1, save_strategy="no", disable_tqdm=True)  # fmt: skip
+    data = Dataset.from_list([{"prompt": "Say hi."}, {"prompt": "Count to three."}])
+    trainer = GRPOTrainer(model=str(tiny_model_dir), reward_funcs=[grm, short], args=config, train_dataset=data)
+    trainer.train()
+    log = trainer.state.log_history[0]
+    assert log["rewards/grm/mean"] == pytest.approx(4.25)
+    assert log["reward"] == pytest.approx(4.25 + 2 * log["rewards/short/mean"])
+    assert log["grm/unscored_rate"] == 0 and log["grm/mean_votes"] == 1
+    assert grm.calls[0]["engine_calls"] == 1 and grm.calls[0]["responses_per_input"] == [4, 4]
+
+
+def test_serve_cli_checks_the_reward_options(capsys):
+    from trl_grm.cli.main import main
+
+    assert main(["serve", "--reward_normalization", "zscore"]) == 2
+    err = capsys.readouterr().err
+    assert "--reward_normalization must be one of mean, centered, rank" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_policy_example_runs_end_to_end(tmp_path):
+    """examples/policy_grpo_cpu.py with the tiny policy and the embedded SmolLM2 GRM, one step per arm."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    from policy_grpo_cpu import main
+
+    assert main(["--policy", "tiny", "--steps", "1", "--num_eval", "6", "--output_dir", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"baseline", "oracle", "grm"} <= set(results) and results["grm"]["grm_seconds_per_step"] > 0
+    assert (tmp_path / "results.md").read_text().startswith("| reward |")

@@ -107,3 +107,16 @@ def test_seeded_sampling_of_many_long_prompts(vllm_grm):
     assert [r.num_samples for r in results] == [4] * 8
     again = vllm_grm.score(long[3], num_samples=4, temperature=1.0, max_new_tokens=8, seed=3)
     assert [s.text for s in again.samples] == [s.text for s in results[3].samples]
+
+
+def test_grm_reward_over_the_vllm_engine(vllm_grm, hf_grm):
+    """The policy reward on the vLLM engine: each group one input, the same rewards as on transformers."""
+    from trl_grm.rewards import GRMReward
+
+    prompts = ["Say hi."] * 2 + ["Count to three."] * 2
+    completions = ["hi", "hello", "1 2 3", "three"]
+    ours = GRMReward(vllm_grm, num_samples=1, order_strategy="fixed")
+    assert ours(prompts, completions) == [8.0, 3.0, 8.0, 3.0]
+    assert ours.calls[0]["engine_calls"] == 1 and ours.calls[0]["responses_per_input"] == [2, 2]
+    sampled = GRMReward(vllm_grm, num_samples=4, normalization="centered")(prompts, completions)
+    assert sampled == GRMReward(hf_grm, num_samples=4, normalization="centered")(prompts, completions)
