@@ -102,15 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         _ = reward.grm  # load before timing
         results[name] = run(policy, reward, args, prompts)
         results[name + " scoring"] = sum(c["seconds"] for c in reward.calls[1:]) / (len(reward.calls) - 1)
+        rewards = [r for c in reward.calls for r in c["rewards"]]
+        results[name + " unscored"] = sum(r is None for r in rewards) / len(rewards)
     print(f"{args.model}: {args.groups} groups of {args.num_generations} per step, k = {args.num_samples}, "
           f"{args.max_completion_length}-token completions; seconds per step (steps 2..{args.steps})")  # fmt: skip
-    print("| reward | s / step | GRM scoring s / step | (step - trivial) / scoring |")
-    print("|---|---|---|---|")
-    print(f"| trivial | {results['trivial']:.2f} | - | - |")
+    print("| reward | s / step | GRM scoring s / step | (step - trivial) / scoring | unscored completions |")
+    print("|---|---|---|---|---|")
+    print(f"| trivial | {results['trivial']:.2f} | - | - | - |")
     for name in ("grm", "grm per group"):
         scoring = results[name + " scoring"]
         ratio = (results[name] - results["trivial"]) / scoring
-        print(f"| {name} | {results[name]:.2f} | {scoring:.2f} | {ratio:.2f} |")
+        unscored = results[name + " unscored"]
+        print(f"| {name} | {results[name]:.2f} | {scoring:.2f} | {ratio:.2f} | {unscored:.0%} |")
     print(f"batched vs per-group GRM reward: {results['grm per group'] / results['grm']:.2f}x faster per step")
     return 0
 

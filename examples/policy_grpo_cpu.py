@@ -47,9 +47,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prompts_per_step", type=int, default=2)
     parser.add_argument("--num_generations", type=int, default=4)
     parser.add_argument("--max_completion_length", type=int, default=32)
-    parser.add_argument("--num_eval", type=int, default=60, help="held-out prompts (10 per family)")
+    parser.add_argument("--num_eval", type=int, default=60, help="held-out prompts (families take turns)")
     parser.add_argument("--grm_samples", type=int, default=2, help="k of the GRM reward")
     parser.add_argument("--learning_rate", type=float, default=1e-4)
+    parser.add_argument("--families", nargs="+", default=None, help="synthetic families (default: all six)")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             build_tiny_model(policy_path)
     else:
         policy_path = str(default_model_path())
-    tasks = SyntheticTasks(seed=args.seed, num_responses=1)
+    tasks = SyntheticTasks(seed=args.seed, families=args.families, num_responses=1)
     train = Dataset.from_list(rows(tasks, args.steps * args.prompts_per_step, 0))
     eval_rows = rows(tasks, args.num_eval, 100_000)
 
