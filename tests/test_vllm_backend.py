@@ -113,8 +113,8 @@ def test_grm_reward_over_the_vllm_engine(vllm_grm, hf_grm):
     """The policy reward on the vLLM engine: each group one input, the same rewards as on transformers."""
     from trl_grm.rewards import GRMReward
 
-    prompts = ["Say hi."] * 2 + ["Count to three."] * 2
-    completions = ["hi", "hello", "1 2 3", "three"]
+    prompts = [PAIR["prompt"]] * 2 + ["Say hello."] * 2  # prompts the judge was trained on (hidden 256)
+    completions = [*PAIR["responses"], "Hello!", "Goodbye."]
     ours = GRMReward(vllm_grm, num_samples=1, order_strategy="fixed")
     assert ours(prompts, completions) == [8.0, 3.0, 8.0, 3.0]
     assert ours.calls[0]["engine_calls"] == 1 and ours.calls[0]["responses_per_input"] == [2, 2]
