@@ -211,8 +211,8 @@ def create_app(
             return {"ready": True, "model": model_name}
         return fail(503, state["error"] or "the model is loading")
 
-    @app.post("/v1/score")
-    async def score(request: Request):
+    async def read_body(request: Request, schema: type[BaseModel]) -> Any:
+        """Authorise, check the model is loaded and the body's size, and validate it against ``schema``."""
         authorize(request)
         if state["grm"] is None:
             raise HTTPException(503, state["error"] or "the model is loading", headers={"Retry-After": "5"})
@@ -223,11 +223,27 @@ def create_app(
         if len(raw) > settings.max_body_bytes:
             raise HTTPException(413, f"request body over {settings.max_body_bytes} bytes")
         try:
-            body = ScoreRequest.model_validate_json(raw)
+            return schema.model_validate_json(raw)
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(x) for x in first["loc"]) or "body"
             raise HTTPException(422, f"{where}: {first['msg']}") from None
+
+    async def run_batch(items: list[Any], params: dict[str, Any]) -> list[Any]:
+        """Queue inputs for the engine; a full queue is 429, an input the engine refuses 422, an engine error 500."""
+        batcher: MicroBatcher = state["batcher"]
+        if batcher.full(len(items)):
+            raise HTTPException(429, "the queue is full; retry later", headers={"Retry-After": "1"})
+        try:
+            return await batcher.submit(items, params)
+        except ValueError as err:  # e.g. an input that does not fit the model's context
+            raise HTTPException(422, str(err)) from None
+        except Exception as err:  # noqa: BLE001
+            raise HTTPException(500, f"the engine failed on this batch: {type(err).__name__}: {err}") from None
+
+    @app.post("/v1/score")
+    async def score(request: Request):
+        body = await read_body(request, ScoreRequest)
         single = isinstance(body.inputs, dict)
         raw_items = [body.inputs] if single else body.inputs
         if len(raw_items) > settings.max_inputs_per_request:
@@ -253,16 +269,8 @@ def create_app(
             )
         except (ValueError, TypeError) as err:
             raise HTTPException(422, str(err)) from None
-        batcher: MicroBatcher = state["batcher"]
-        if batcher.full(len(items)):
-            raise HTTPException(429, "the queue is full; retry later", headers={"Retry-After": "1"})
         params = {**dataclasses.asdict(resolved), "seed": body.seed, "return_samples": body.return_samples}
-        try:
-            results = await batcher.submit(items, params)
-        except ValueError as err:  # e.g. an input that does not fit the model's context
-            raise HTTPException(422, str(err)) from None
-        except Exception as err:  # noqa: BLE001
-            raise HTTPException(500, f"the engine failed on this batch: {type(err).__name__}: {err}") from None
+        results = await run_batch(items, params)
         out = [r.to_dict() for r in results]
         return out[0] if single else {"results": out}
 
@@ -277,17 +285,7 @@ def create_app(
         from ..protocol.seeding import derive_rng, fingerprint
         from ..rewards.groups import group_outcome, plan_sublists
 
-        authorize(request)
-        if state["grm"] is None:
-            raise HTTPException(503, state["error"] or "the model is loading", headers={"Retry-After": "5"})
-        raw = await request.body()
-        if len(raw) > settings.max_body_bytes:
-            raise HTTPException(413, f"request body over {settings.max_body_bytes} bytes")
-        try:
-            body = RewardRequest.model_validate_json(raw)
-        except ValidationError as err:
-            first = err.errors()[0]
-            raise HTTPException(422, f"{'.'.join(str(x) for x in first['loc']) or 'body'}: {first['msg']}") from None
+        body = await read_body(request, RewardRequest)
         if body.prompts is None:
             raise HTTPException(422, "prompts: required (the GRM judges each response against its prompt)")
         if len(body.prompts) != len(body.query):
@@ -314,16 +312,7 @@ def create_app(
             resolved = resolve_score_settings(grm.config, has_meta_rm=grm.meta_rm is not None)
         except (ValueError, TypeError) as err:
             raise HTTPException(422, str(err)) from None
-        batcher: MicroBatcher = state["batcher"]
-        if batcher.full(len(inputs)):
-            raise HTTPException(429, "the queue is full; retry later", headers={"Retry-After": "1"})
-        params = {**dataclasses.asdict(resolved), "seed": seed, "return_samples": True}
-        try:
-            results = await batcher.submit(inputs, params)
-        except ValueError as err:
-            raise HTTPException(422, str(err)) from None
-        except Exception as err:  # noqa: BLE001
-            raise HTTPException(500, f"the engine failed on this batch: {type(err).__name__}: {err}") from None
+        results = await run_batch(inputs, {**dataclasses.asdict(resolved), "seed": seed, "return_samples": True})
         n = len(body.query)
         rewards: list[float | None] = [None] * n
         scores: list[float | None] = [None] * n
