@@ -41,8 +41,20 @@ class EvalArguments:
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "GRM or causal-LM checkpoint. Default: the embedded SmolLM2-135M GRM."}
     )
+    benchmark: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Score by a benchmark's own rules: NAME or NAME=PATH, one or more of rewardbench, rewardbench2, "
+            "judgebench, rm-bench, ppe-preference, ppe-correctness, rmb. Data: PATH (a local file or folder in the "
+            "published schema), else --dataset (one benchmark), else the benchmark's Hub dataset. Several benchmarks "
+            "go to --output_dir/NAME, with a summary (and the paper's Overall when rewardbench, ppe-preference, "
+            "ppe-correctness and rmb are all there)."
+        },
+    )
     dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
-    dataset_split: str = field(default="test", metadata={"help": "Split of a Hub dataset."})
+    dataset_split: str | None = field(
+        default=None, metadata={"help": "Split of a Hub dataset (default: 'test', or the benchmark's own split)."}
+    )
     format: str | None = field(
         default=None, metadata={"help": "'pairwise', 'best_of_n', 'ratings' or 'single'; detected when unset."}
     )
@@ -106,7 +118,29 @@ def load_dataset_arg(args: EvalArguments):
         raise FileNotFoundError(f"--dataset: no such file: {args.dataset}")
     from datasets import load_dataset
 
-    return load_dataset(args.dataset, args.dataset_config, split=args.dataset_split)
+    return load_dataset(args.dataset, args.dataset_config, split=args.dataset_split or "test")
+
+
+def benchmark_sources(args: EvalArguments) -> list[tuple[str, str | None]]:
+    """``--benchmark NAME[=PATH] ...`` as (name, local source or None for the Hub); ``--dataset`` is the source of a
+    single benchmark."""
+    from ..evaluation.benchmarks import BENCHMARKS
+
+    specs = []
+    for spec in args.benchmark or []:
+        name, _, path = spec.partition("=")
+        if name not in BENCHMARKS:
+            raise UsageError(f"--benchmark: unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)}")
+        if any(name == n for n, _ in specs):
+            raise UsageError(f"--benchmark: {name} is given twice")
+        specs.append((name, path or None))
+    if args.dataset is not None:
+        if len(specs) > 1:
+            raise UsageError("--dataset names the data of ONE benchmark; with several, use --benchmark NAME=PATH")
+        if specs[0][1] is not None:
+            raise UsageError(f"--benchmark {specs[0][0]}=PATH and --dataset both give the data; give one")
+        specs[0] = (specs[0][0], args.dataset)
+    return specs
 
 
 def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
@@ -133,7 +167,18 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
         seed=args.seed,
     )
     # Bad data, a missing model and bad sampling options all fail here, before a model is loaded.
-    data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
+    benchmarks = {}
+    if args.benchmark:
+        from ..evaluation.benchmarks import get_benchmark
+
+        if args.format is not None:
+            raise UsageError("--format does not apply to --benchmark (each benchmark reads its published schema)")
+        for name, source in benchmark_sources(args):
+            bench = get_benchmark(name)
+            benchmarks[name] = (bench, bench.load(source, split=args.dataset_split, limit=args.limit))
+        data = None
+    else:
+        data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
     config = grm_config_for(backend, args.model_name_or_path)
     if args.meta_rm:
         check_model_source(args.meta_rm, what="meta RM")
@@ -149,15 +194,23 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     if args.dry_run:
         from ..scripts.checks import hardware_problems, print_plan
 
-        examples = data[0]
+        if benchmarks:
+            data_plan = {
+                name: f"{b.title}: {d.rows} rows -> {len(d.inputs)} GRM inputs ({d.source})"
+                for name, (b, d) in benchmarks.items()
+            }
+            num_inputs = sum(len(d.inputs) for _, d in benchmarks.values())
+        else:
+            data_plan = {"dataset": args.dataset, "examples": len(data[0])}
+            num_inputs = len(data[0])
         print_plan(
             PROG,
             {
-                "data": {"dataset": args.dataset, "examples": len(examples)},
+                "data": data_plan,
                 "model": {"model": args.model_name_or_path or "embedded default GRM", "meta_rm": args.meta_rm},
                 "sampling": {
-                    "judgements": f"{len(examples)} x {max(settings.ks)} at temperature {settings.temperature}"
-                    + (f" + {len(examples)} greedy" if settings.greedy else ""),
+                    "judgements": f"{num_inputs} x {max(settings.ks)} at temperature {settings.temperature}"
+                    + (f" + {num_inputs} greedy" if settings.greedy else ""),
                     "ks": settings.ks,
                 },
                 "output": {"output_dir": args.output_dir},
@@ -168,6 +221,8 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     quiet_loading()
     grm = load_grm_for(backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
+    if benchmarks:
+        return run_benchmarks(args, grm, model_id, settings, benchmarks)
     title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
     evaluate(
         grm,
@@ -181,4 +236,37 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     with open(os.path.join(args.output_dir, REPORT_MD)) as f:
         print(f.read())
     print(f"Wrote {', '.join(os.path.join(args.output_dir, n) for n in (REPORT_JSON, REPORT_MD, REPORT_PNG))}")
+    return 0
+
+
+def run_benchmarks(args: EvalArguments, grm, model_id: str, settings, benchmarks: dict) -> int:
+    """Evaluate each benchmark (into --output_dir, or --output_dir/NAME when there are several) and, for several,
+    write ``benchmarks.json`` / ``benchmarks.md``: each headline metric per mode and the paper's Overall."""
+    import json
+
+    from ..evaluation.benchmarks import paper_overall, summary_markdown
+    from ..evaluation.harness import REPORT_MD, evaluate
+
+    reports = {}
+    for name, (bench, data) in benchmarks.items():
+        out = args.output_dir if len(benchmarks) == 1 else os.path.join(args.output_dir, name)
+        reports[name] = evaluate(
+            grm, data, out, settings, model_id=model_id, batch_size=args.batch_size, benchmark=name,
+            title=args.title or f"{model_id} on {bench.title}",
+        )  # fmt: skip
+        with open(os.path.join(out, REPORT_MD)) as f:
+            print(f.read())
+    if len(benchmarks) > 1:
+        summary = {
+            "model": model_id,
+            "benchmarks": {n: r["benchmark"] for n, r in reports.items()},
+            "paper_overall": paper_overall(reports),
+        }
+        with open(os.path.join(args.output_dir, "benchmarks.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+        text = summary_markdown(reports)
+        with open(os.path.join(args.output_dir, "benchmarks.md"), "w") as f:
+            f.write(text)
+        print(text)
+    print(f"Wrote reports under {args.output_dir}")
     return 0

@@ -17,13 +17,19 @@ from ..utils.progress import sample_bar
 
 SAMPLES_FILE = "samples.jsonl"
 SETTINGS_FILE = "settings.json"
+# An example whose meta has this key is sampled with that order strategy ("fixed": as given, e.g. a benchmark that
+# judges both orders itself); the rest are shuffled per sample (the paper).
+ORDER_KEY = "_order"
 
 
 def fingerprint(examples: Sequence[LabeledInput]) -> str:
     """A hash of the examples (context, responses, label): a cache only serves the data it was made from."""
     h = hashlib.sha256()
     for ex in examples:
-        h.update(json.dumps([ex.context, ex.responses, ex.label, ex.principles, ex.reference]).encode())
+        item = [ex.context, ex.responses, ex.label, ex.principles, ex.reference]
+        if ORDER_KEY in ex.meta:
+            item.append(ex.meta[ORDER_KEY])
+        h.update(json.dumps(item).encode())
     return h.hexdigest()[:16]
 
 
@@ -83,7 +89,12 @@ class SampleCache:
             for batch in _batches(todo, {i: k - len(have.get(i, [])) for i in todo}, batch_size):
                 starts = [len(have.get(i, [])) for i in batch]
                 orders = [
-                    make_orders(len(examples[i].responses), k, "random", random.Random(f"{seed}:{i}:eval"))[s:]
+                    make_orders(
+                        len(examples[i].responses),
+                        k,
+                        examples[i].meta.get(ORDER_KEY, "random"),
+                        random.Random(f"{seed}:{i}:eval"),
+                    )[s:]
                     for i, s in zip(batch, starts)
                 ]
                 before = bar.n

@@ -73,6 +73,8 @@ def evaluate(
     batch_size: int = 64,
     progress: bool = True,
     title: str | None = None,
+    benchmark: str | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a GRM on a dataset and write ``report.json``, ``report.md`` and ``accuracy_vs_k.png``.
 
@@ -85,9 +87,21 @@ def evaluate(
             what is missing.
         meta_rm: a Meta RM (defaults to the GRM's own, if it has one) for the MetaRM@k columns.
         batch_size: judgements sampled per call (a unit of resumable work).
+        benchmark: a benchmark name (:data:`~trl_grm.evaluation.benchmarks.BENCHMARKS`): ``data`` is then its
+            published data (``None``: its Hub dataset; or a local file / folder in the published schema, or the
+            :class:`~trl_grm.evaluation.benchmarks.BenchmarkData` it loaded) and the report adds its official
+            metrics under ``"benchmark"``.
+        split: the Hub split of a benchmark (its published test split by default).
     """
     settings = settings or EvalSettings()
-    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], LoadReport):
+    bench = bench_data = None
+    if benchmark is not None:
+        from .benchmarks import BenchmarkData, get_benchmark
+
+        bench = get_benchmark(benchmark)
+        bench_data = data if isinstance(data, BenchmarkData) else bench.load(data, split=split, limit=limit)
+        examples, load_report = bench_data.inputs, None
+    elif isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], LoadReport):
         examples, load_report = data  # already loaded (see load_eval_data)
     else:
         examples, load_report = load_eval_data(data, format=format, seed=settings.seed, limit=limit)
@@ -124,9 +138,14 @@ def evaluate(
                                                   desc="Greedy", **kw)]  # fmt: skip
     meta_rm = meta_rm if meta_rm is not None else getattr(grm, "meta_rm", None)
     metas = meta_scores_for(meta_rm, examples, samples, progress=progress) if meta_rm is not None else None
-    report = compute_report(examples, samples, settings, greedy=greedy, meta_scores=metas)
+    if bench is None:
+        report = compute_report(examples, samples, settings, greedy=greedy, meta_scores=metas)
+        report["data"] = load_report.as_dict()
+    else:
+        from .benchmarks import benchmark_report
+
+        report = benchmark_report(bench, bench_data, samples, settings, greedy=greedy, meta_scores=metas)
     report["model"] = model_id
-    report["data"] = load_report.as_dict()
     with open(os.path.join(output_dir, REPORT_JSON), "w") as f:
         json.dump(report, f, indent=2)
     with open(os.path.join(output_dir, REPORT_MD), "w") as f:

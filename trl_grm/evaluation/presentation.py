@@ -49,7 +49,14 @@ def report_markdown(report: dict[str, Any], title: str | None = None) -> str:
         for mode, values in report["rewardbench"].items():
             cells = [f"{100 * values[s]:.1f}" if s in values else "n/a" for s in sections]
             lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if "ratings" in report:  # a benchmark's single-response inputs (e.g. RewardBench 2's Ties)
+        text += "\nResponses rated alone:\n\n" + report_markdown(report["ratings"])
+    if "benchmark" in report:
+        from .benchmarks import benchmark_markdown
+
+        text += "\n" + benchmark_markdown(report)
+    return text
 
 
 def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str = "") -> None:

@@ -1,0 +1,262 @@
+"""What every benchmark shares: reading its published files (Hub id or local copy), GRM inputs built from its rows,
+and its official metrics computed from the evaluation's cached samples for greedy, Voting@k and MetaRM@k.
+
+A benchmark turns its rows into GRM inputs (:class:`~trl_grm.data.formats.LabeledInput`, each tagged with the row it
+came from) and scores the GRM's judgement of those inputs by its authors' rules. A judgement of one input is the
+mean voted score of each response (original order) over the samples used, or ``None`` when none of them parsed;
+benchmarks decide what ``None`` and ties are worth, exactly as their scoring code does.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...data.formats import LabeledInput
+from ...protocol.voting import default_k_meta, vote
+from ...utils.jsonl import parse_json_or_jsonl
+
+Judged = list[float] | None
+FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+
+
+class BenchmarkSourceError(ValueError):
+    """The benchmark's data could not be read (no such file, no network for a Hub id, wrong schema)."""
+
+
+@dataclass
+class Row:
+    """One published row and where it came from (a file path relative to the source folder, or the Hub split)."""
+
+    data: dict[str, Any]
+    index: int
+    file: str
+
+
+@dataclass
+class BenchmarkData:
+    """A benchmark read and turned into GRM inputs.
+
+    ``inputs[i].meta`` holds ``item`` (the index into ``items``) and whatever the benchmark needs to score it;
+    ``items`` are the benchmark's scoring units (a pair, a prompt with its candidates, ...); ``skipped`` counts rows
+    left out and why (e.g. prior sets), ``missing`` names parts of the benchmark absent from the source.
+    """
+
+    name: str
+    source: str
+    inputs: list[LabeledInput]
+    items: list[dict[str, Any]]
+    rows: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "items": len(self.items),
+            "grm_inputs": len(self.inputs),
+            "skipped": dict(self.skipped),
+            "missing": list(self.missing),
+        }
+
+
+class Benchmark:
+    """A benchmark: where its data lives, how its rows become GRM inputs, and its official metrics."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    hub_id: ClassVar[str | None]
+    # Benchmarks published as several Hub datasets list them all here (read one after the other by default).
+    hub_ids: ClassVar[tuple[str, ...]] = ()
+    hub_config: ClassVar[str | None] = None
+    split: ClassVar[str] = "test"
+    # The authors' scoring code that :meth:`score` follows (repository: file: function).
+    reference: ClassVar[str]
+    # The metric that goes into summaries (a key of :meth:`score`'s result), and the one under the paper's rules
+    # (a random tie-break) that the paper's Overall averages.
+    headline: ClassVar[str] = "score"
+    paper_metric: ClassVar[str] = "score"
+    # The published files that a local copy holds (shown in the offline error).
+    local_files: ClassVar[str]
+
+    def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
+        raise NotImplementedError
+
+    def score(self, data: BenchmarkData, judged: Sequence[Judged], rng: random.Random) -> dict[str, Any]:
+        """Official metrics (fractions in [0, 1]) from one judgement per GRM input."""
+        raise NotImplementedError
+
+    # --------------------------------------------------------------------------------------------------- reading
+    def load(self, source: str | Path | None = None, *, split: str | None = None, limit: int | None = None):
+        """Read the benchmark: ``source`` a local file or folder in the published schema, or a Hub dataset id
+        (default :attr:`hub_id`)."""
+        rows, where = read_rows(self, source, split=split)
+        if limit is not None:
+            rows = rows[:limit]
+        if not rows:
+            raise BenchmarkSourceError(f"{self.title}: no rows in {where}")
+        data = self.build(rows, where)
+        if not data.inputs:
+            raise BenchmarkSourceError(f"{self.title}: no usable row in {where} ({data.summary()})")
+        return data
+
+
+def _read_file(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    data, _ = parse_json_or_jsonl(path.read_text(encoding="utf-8"), str(path))
+    if isinstance(data, Mapping):
+        data = [data]
+    if not isinstance(data, list):
+        raise BenchmarkSourceError(f"{path}: expected JSON rows (a list, or JSON lines)")
+    return data
+
+
+def read_rows(bench: Benchmark, source: str | Path | None, *, split: str | None = None) -> tuple[list[Row], str]:
+    """Rows of a local file / folder (every .json, .jsonl, .parquet file under it, sorted by path) or of a Hub
+    dataset. Without network a Hub id fails with an error that names the local-file alternative."""
+    if source is None:
+        ids = bench.hub_ids or ((bench.hub_id,) if bench.hub_id else ())
+        if not ids:
+            raise BenchmarkSourceError(
+                f"{bench.title} is not on the Hub: download {bench.local_files} and pass it with --dataset"
+            )
+        rows: list[Row] = []
+        wheres = []
+        for hub_id in ids:
+            part, where = read_rows(bench, hub_id, split=split)
+            rows += [Row(r.data, len(rows) + i, r.file) for i, r in enumerate(part)]
+            wheres.append(where)
+        return rows, ", ".join(wheres)
+    source = str(source)
+    path = Path(source).expanduser()
+    if path.exists():
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix in FILE_SUFFIXES)
+        if not files:
+            raise BenchmarkSourceError(f"{bench.title}: no {'/'.join(FILE_SUFFIXES)} file under {path}")
+        rows = []
+        for f in files:
+            if f.suffix not in FILE_SUFFIXES:
+                raise BenchmarkSourceError(f"{f}: unsupported file type (expected {', '.join(FILE_SUFFIXES)})")
+            relative = f.name if f == path else str(f.relative_to(path))
+            for data in _read_file(f):
+                if not isinstance(data, Mapping):
+                    raise BenchmarkSourceError(f"{f}, row {len(rows)}: expected a JSON object")
+                rows.append(Row(dict(data), len(rows), relative))
+        return rows, str(path)
+    if source.startswith((".", "/", "~")) or source.endswith(FILE_SUFFIXES):
+        raise BenchmarkSourceError(f"{bench.title}: no such file or folder: {source}")
+    split = split or bench.split
+    hint = (
+        f"to evaluate offline, download {bench.local_files} and pass the file or folder with --dataset "
+        f"(evaluate(..., data=PATH) in Python)"
+    )
+    try:
+        from datasets import load_dataset
+
+        dataset = load_dataset(source, bench.hub_config, split=split)
+    except Exception as error:  # network, offline mode, missing dataset or split: all end here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BenchmarkSourceError(
+            f"{bench.title}: cannot load the Hub dataset {source!r} (split {split!r}): {reason}; {hint}"
+        ) from None
+    where = f"{source} ({split})"
+    return [Row(dict(r), i, where) for i, r in enumerate(dataset)], where
+
+
+# ------------------------------------------------------------------------------------------------------ helpers
+def field_of(row: Row, key: str, types: type | tuple[type, ...] = str, *, optional: bool = False) -> Any:
+    """``row.data[key]``, checked: a missing or mistyped field is an error naming the file, row and field."""
+    value = row.data.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise BenchmarkSourceError(f"{row.file}, row {row.index}: missing field {key!r}")
+    if not isinstance(value, types):
+        names = "/".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise BenchmarkSourceError(
+            f"{row.file}, row {row.index}: field {key!r} must be {names}, got {type(value).__name__}"
+        )
+    return value
+
+
+def best_tied(scores: Sequence[float]) -> list[int]:
+    top = max(scores)
+    return [i for i, s in enumerate(scores) if s == top]
+
+
+def mean_or_none(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+# --------------------------------------------------------------------------------------------- judging & runs
+def judged_scores(
+    sample_scores: Sequence[Sequence[int] | None], rng: random.Random, metas=None, k_meta=None
+) -> Judged:
+    """One judgement from some samples: each response's mean score over the samples voting uses (Meta RM
+    selection included); ``None`` when none of them parsed."""
+    v = vote(sample_scores, rng, metas, k_meta)
+    if v.scores is None:
+        return None
+    return [total / len(v.used) for total in v.scores]
+
+
+def _average(results: Sequence[Any]) -> Any:
+    """The mean of equally shaped metric dicts (``None`` entries and non-numbers kept from the first)."""
+    first = results[0]
+    if isinstance(first, Mapping):
+        return {key: _average([r[key] for r in results]) for key in first}
+    if isinstance(first, bool) or not isinstance(first, (int, float)):
+        return first
+    values = [r for r in results if r is not None]
+    return sum(values) / len(values) if values else None
+
+
+def official_results(
+    bench: Benchmark,
+    data: BenchmarkData,
+    samples: Sequence[Sequence[dict[str, Any]]],
+    settings: Any,
+    *,
+    greedy: Sequence[dict[str, Any]] | None = None,
+    meta_scores: Sequence[Sequence[float | None]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The benchmark's official metrics for greedy, Voting@k and MetaRM@k.
+
+    For k below the number of samples, each draw picks a random k-subset of every input's samples and scores the
+    whole benchmark once; the metrics are averaged over ``settings.num_subsets`` draws (seeded), like the usual
+    report's per-example averages. Random tie-breaks in a metric draw from the same seeded generator.
+    """
+    k_max = settings.ks[-1]
+    scores = [[s["scores"] for s in ss[:k_max]] for ss in samples]
+    out: dict[str, dict[str, Any]] = {}
+    if greedy is not None:
+        rng = random.Random(f"{settings.seed}:benchmark:greedy")
+        out["greedy"] = bench.score(data, [judged_scores([g["scores"]], rng) for g in greedy], rng)
+    modes = ["voting"] + (["metarm"] if meta_scores is not None else [])
+    for mode in modes:
+        for k in settings.ks:
+            draws = 1 if k == k_max else min(settings.num_subsets, math.comb(k_max, k))
+            results = []
+            for d in range(draws):
+                # Separate generators for the subsets and the tie-breaks: both modes judge the same subsets.
+                pick = random.Random(f"{settings.seed}:benchmark:{k}:{d}:subsets")
+                rng = random.Random(f"{settings.seed}:benchmark:{k}:{d}:ties")
+                judged = []
+                for i, ss in enumerate(scores):
+                    subset = sorted(pick.sample(range(k_max), k)) if k < k_max else list(range(k_max))
+                    metas = None
+                    if mode == "metarm":
+                        metas = [float("-inf") if meta_scores[i][j] is None else meta_scores[i][j] for j in subset]
+                    kept = None if metas is None else (settings.k_meta or default_k_meta(k))
+                    judged.append(judged_scores([ss[j] for j in subset], rng, metas, kept))
+                results.append(bench.score(data, judged, rng))
+            out[f"{mode}@{k}"] = _average(results)
+    return out
