@@ -509,7 +509,8 @@ def test_rmbench_missing_domain_is_named_and_left_out(tmp_path):
     assert report["benchmark"]["missing"] == ["code"]
     r = results(report)
     assert set(r["domains"]) == {"chat", "math", "safety"}
-    assert r["score"] == pytest.approx((13 / 18 + 5 / 9 + 0.5) / 3)
+    assert r["domains"]["chat"]["score"] == pytest.approx(13 / 18)
+    assert r["score"] is None and r["hard"] is None  # the official averages are over all four domains
 
 
 # ======================================================================================================= PPE
@@ -654,6 +655,16 @@ def test_ppe_correctness_best_of_32_mean_of_sets(tmp_path):
     assert r["sets"] == pytest.approx(sets)
     assert r["score"] == pytest.approx(sum(sets.values()) / 5)
     assert report["benchmark"]["grm_inputs"] == 7 and report["num_examples"] == 7  # 32 responses, one input
+
+
+def test_ppe_correctness_without_all_five_sets_has_no_score(tmp_path):
+    folder = ppe_correctness_fixture(tmp_path)
+    for name in ("IFEval", "MBPP-Plus"):
+        (folder / f"PPE-{name}-Best-of-K" / "train-00000-of-00001.parquet").unlink()
+    report = run("ppe-correctness", folder, tmp_path)
+    assert report["benchmark"]["missing"] == ["IFEval", "MBPP-Plus"]
+    r = results(report)
+    assert r["score"] is None and r["sets"] == pytest.approx({"MMLU-Pro": 1.0, "MATH": 0.75, "GPQA": 0.0})
 
 
 # ======================================================================================================= RMB

@@ -105,34 +105,34 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, float | N
 
 
 def benchmark_markdown(report: dict[str, Any]) -> str:
-    """The official metrics as a markdown table: one row per mode (greedy, Voting@k, MetaRM@k), one column per
-    metric, in percent; counts as they are."""
+    """The official metrics as a markdown table: one row per metric (percent; counts as they are), one column per
+    mode (greedy, Voting@k, MetaRM@k)."""
     b = report["benchmark"]
     results = b["results"]
-    columns: list[str] = []
+    metrics: list[str] = []
     for values in results.values():
-        columns += [c for c in _flatten(values) if c not in columns]
+        metrics += [c for c in _flatten(values) if c not in metrics]
     lines = [
         f"{b['title']}: official metrics, scored as {b['reference']} ({b['items']} items from {b['rows']} rows"
         + (f"; skipped {b['skipped']}" if b["skipped"] else "")
         + (f"; missing from the source: {', '.join(b['missing'])}" if b["missing"] else "")
         + ")",
         "",
-        "| mode | " + " | ".join(columns) + " |",
-        "|" + "---|" * (len(columns) + 1),
+        "| metric | " + " | ".join(results) + " |",
+        "|" + "---|" * (len(results) + 1),
     ]
-    for mode, values in results.items():
-        flat = _flatten(values)
+    for metric in metrics:
         cells = []
-        for c in columns:
-            v = flat.get(c)
+        for values in results.values():
+            v = _flatten(values).get(metric)
             if v is None:
                 cells.append("n/a")
-            elif c.startswith("num_") or c.endswith("/num") or "/num_" in c:
+            elif metric.rsplit("/", 1)[-1].startswith("num_"):
                 cells.append(f"{v:g}")
             else:
                 cells.append(f"{100 * v:.1f}")
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+        name = f"**{metric}**" if metric == b["headline"] else metric
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -145,9 +145,10 @@ class PPECorrectness(Benchmark):
             paper.setdefault(item["set"], []).append(p)
         sets = {name: sum(v) / len(v) for name, v in expected.items()}
         paper_sets = {name: sum(v) / len(v) for name, v in paper.items()}
+        complete = len(sets) == len(CORRECTNESS_SETS)
         return {
-            "score": sum(sets.values()) / len(sets),
-            "paper_score": sum(paper_sets.values()) / len(paper_sets),
+            "score": sum(sets.values()) / len(sets) if complete else None,
+            "paper_score": sum(paper_sets.values()) / len(paper_sets) if complete else None,
             "sets": dict(sorted(sets.items())),
             "paper_sets": dict(sorted(paper_sets.items())),
             "num_rows": len(data.items),

@@ -104,8 +104,9 @@ class RMBench(Benchmark):
             matrix = [[v / len(items) for v in row] for row in matrix]
             levels = difficulty(matrix)
             per_domain[domain] = {**levels, "score": sum(levels.values()) / 3, "num_rows": len(items)}
+        complete = len(per_domain) == len(DOMAINS)  # the official averages need all four domains
         for level in ("hard", "normal", "easy"):
-            results[level] = sum(d[level] for d in per_domain.values()) / len(per_domain)
-        results["score"] = sum(d["score"] for d in per_domain.values()) / len(per_domain)
+            results[level] = sum(d[level] for d in per_domain.values()) / len(DOMAINS) if complete else None
+        results["score"] = sum(d["score"] for d in per_domain.values()) / len(DOMAINS) if complete else None
         results["domains"] = per_domain
         return results
