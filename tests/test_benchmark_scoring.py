@@ -875,3 +875,37 @@ def test_a_real_position_only_judge_scores_zero_on_judgebench(judge_dir, tmp_pat
     assert report["groups"]["overall"]["greedy_format_failure"] == 0.0
     assert greedy["score"] == 0.0 and greedy["num_pairs"] == 6
     assert "JudgeBench: official metrics" in capsys.readouterr().out
+
+
+class AlternatingJudge(ScriptedJudge):
+    """Sample j of an input: even j scores the first response 8 and the second 3 ("careful"), odd j the reverse
+    ("hasty"). Two samples vote a tie; a Meta RM that trusts only careful samples keeps the right one."""
+
+    def sample_judgements(self, items, orders, sample_start=None, **kwargs):
+        out = []
+        for item, item_orders, start in zip(items, orders, sample_start or [0] * len(items)):
+            row = []
+            for j, order in enumerate(item_orders, start):
+                careful = j % 2 == 0
+                values = [(8 if o == 0 else 3) if careful else (3 if o == 0 else 8) for o in order]
+                text = (
+                    f"Analysis: {'careful' if careful else 'hasty'}.\nScores: \\boxed{{{', '.join(map(str, values))}}}"
+                )
+                row.append(parse_sample(self.config, item, order, text, "stop"))
+            out.append(row)
+        return out
+
+
+def test_metarm_at_k_uses_the_official_metric_on_the_samples_the_meta_rm_keeps(tmp_path):
+    rows = [rb_row(i, "llmbar-natural", f"good {i}", f"bad {i}") for i in range(4)]  # chosen is response 0
+    source = write_jsonl(tmp_path / "rb.jsonl", rows)
+    meta_rm = lambda texts: [1.0 if "careful" in t else 0.0 for t in texts]  # noqa: E731
+    report = evaluate(AlternatingJudge(), source, tmp_path / "out", EvalSettings(ks=[1, 2], bootstrap=10),
+                      benchmark="rewardbench", meta_rm=meta_rm, progress=False)  # fmt: skip
+    res = report["benchmark"]["results"]
+    subset = lambda mode: res[mode]["subsets"]["llmbar-natural"]  # noqa: E731
+    assert subset("voting@2") == 0.5  # 8 + 3 vs 3 + 8: a tie, 0.5 by the official rule
+    assert subset("voting@1") == pytest.approx(0.5)  # right or wrong, one sample at a time
+    assert subset("metarm@2") == 1.0  # k_meta = 1: the careful sample alone
+    assert res["metarm@2"]["sections"]["Chat Hard"] == 1.0 and res["metarm@2"]["score"] is None
+    assert report["groups"]["overall"]["metarm"]["2"]["value"] == 1.0  # the usual report agrees

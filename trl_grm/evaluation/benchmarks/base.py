@@ -9,6 +9,7 @@ benchmarks decide what ``None`` and ties are worth, exactly as their scoring cod
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -230,9 +231,10 @@ def official_results(
 ) -> dict[str, dict[str, Any]]:
     """The benchmark's official metrics for greedy, Voting@k and MetaRM@k.
 
-    For k below the number of samples, each draw picks a random k-subset of every input's samples and scores the
-    whole benchmark once; the metrics are averaged over ``settings.num_subsets`` draws (seeded), like the usual
-    report's per-example averages. Random tie-breaks in a metric draw from the same seeded generator.
+    For k below the number of samples, each draw gives every input one k-subset of its samples and scores the whole
+    benchmark once; the metrics are averaged over the draws (all subsets when there are at most
+    ``settings.num_subsets``, else that many seeded random ones), like the usual report's per-example averages.
+    Random tie-breaks in a metric draw from a seeded generator of their own.
     """
     k_max = settings.ks[-1]
     scores = [[s["scores"] for s in ss[:k_max]] for ss in samples]
@@ -243,7 +245,12 @@ def official_results(
     modes = ["voting"] + (["metarm"] if meta_scores is not None else [])
     for mode in modes:
         for k in settings.ks:
-            draws = 1 if k == k_max else min(settings.num_subsets, math.comb(k_max, k))
+            # Every k-subset when there are at most num_subsets of them (draw d gives input i the subset d + i, so
+            # each input sees each subset once), else num_subsets random draws.
+            combos = (
+                list(itertools.combinations(range(k_max), k)) if math.comb(k_max, k) <= settings.num_subsets else None
+            )
+            draws = len(combos) if combos else settings.num_subsets
             results = []
             for d in range(draws):
                 # Separate generators for the subsets and the tie-breaks: both modes judge the same subsets.
@@ -251,7 +258,7 @@ def official_results(
                 rng = random.Random(f"{settings.seed}:benchmark:{k}:{d}:ties")
                 judged = []
                 for i, ss in enumerate(scores):
-                    subset = sorted(pick.sample(range(k_max), k)) if k < k_max else list(range(k_max))
+                    subset = list(combos[(d + i) % len(combos)]) if combos else sorted(pick.sample(range(k_max), k))
                     metas = None
                     if mode == "metarm":
                         metas = [float("-inf") if meta_scores[i][j] is None else meta_scores[i][j] for j in subset]
