@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...data.formats import LabeledInput
-from ..metrics import REWARDBENCH_COUNTS, REWARDBENCH_SECTIONS
+from ..metrics import REWARDBENCH_COUNTS, REWARDBENCH_SECTIONS, rewardbench_sections
 from .base import Benchmark, BenchmarkData, BenchmarkSourceError, Judged, Row, best_tied, field_of, mean_or_none
 
 RB2_SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
@@ -38,15 +38,11 @@ RB2_FAILED_RATING = -1
 
 
 def calculate_scores_per_section(subset_scores: dict[str, float]) -> dict[str, float]:
-    """RewardBench's section scores: example-count-weighted means of the subsets present (sections with none of
-    their subsets are left out here; the official helper would give them 0)."""
-    sections = {}
-    for section, members in REWARDBENCH_SECTIONS.items():
-        present = [s for s in members if s in subset_scores]
-        if present:
-            weight = sum(REWARDBENCH_COUNTS[s] for s in present)
-            sections[section] = sum(subset_scores[s] * REWARDBENCH_COUNTS[s] for s in present) / weight
-    return sections
+    """RewardBench's section scores: example-count-weighted means of the subsets present (the harness's
+    :func:`~trl_grm.evaluation.metrics.rewardbench_sections`, without its overall; sections with none of their
+    subsets are left out here, where the official helper would give them 0)."""
+    sections = rewardbench_sections(subset_scores) or {}
+    return {name: value for name, value in sections.items() if name in REWARDBENCH_SECTIONS}
 
 
 class RewardBench(Benchmark):
