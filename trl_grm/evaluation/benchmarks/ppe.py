@@ -21,6 +21,7 @@ value (1/m of a draw among the m tied responses; a tie is wrong in the pairwise 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,11 +49,11 @@ class PPEPreference(Benchmark):
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
         items: list[dict[str, Any]] = []
-        skipped: dict[str, int] = {}
+        skipped: Counter[str] = Counter()
         for row in rows:
             winner = field_of(row, "winner")
             if winner not in ("model_a", "model_b"):
-                skipped[f"winner {winner!r}"] = skipped.get(f"winner {winner!r}", 0) + 1
+                skipped[f"winner {winner!r}"] += 1
                 continue
             row_id = str(row.data.get("question_id", row.index))
             items.append({"id": row_id, "input": len(inputs), "label": 0 if winner == "model_a" else 1})

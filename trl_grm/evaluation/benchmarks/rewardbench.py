@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,11 +61,11 @@ class RewardBench(Benchmark):
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
         items: list[dict[str, Any]] = []
-        skipped: dict[str, int] = {}
+        skipped: Counter[str] = Counter()
         for row in rows:
             subset = field_of(row, "subset")
             if subset not in REWARDBENCH_COUNTS:  # prior sets and anything else are not part of the score
-                skipped[subset] = skipped.get(subset, 0) + 1
+                skipped[subset] += 1
                 continue
             chosen, rejected = field_of(row, "chosen"), field_of(row, "rejected")
             row_id = row.data.get("id", row.index)
@@ -173,11 +174,11 @@ class RewardBench2(Benchmark):
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
         items: list[dict[str, Any]] = []
-        skipped: dict[str, int] = {}
+        skipped: Counter[str] = Counter()
         for row in rows:
             subset = field_of(row, "subset")
             if subset not in RB2_SUBSETS:
-                skipped[subset] = skipped.get(subset, 0) + 1
+                skipped[subset] += 1
                 continue
             chosen, rejected = field_of(row, "chosen", list), field_of(row, "rejected", list)
             completions = list(chosen) + list(rejected)

@@ -18,6 +18,7 @@ cell counts when the chosen response's voted score is strictly higher (no parsed
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,12 +56,12 @@ class RMBench(Benchmark):
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
         items: list[dict[str, Any]] = []
-        skipped: dict[str, int] = {}
+        skipped: Counter[str] = Counter()
         for row in rows:
             raw_domain = field_of(row, "domain")
             domain = domain_of(raw_domain)
             if domain is None:  # the official split drops it too
-                skipped[f"domain {raw_domain!r}"] = skipped.get(f"domain {raw_domain!r}", 0) + 1
+                skipped[f"domain {raw_domain!r}"] += 1
                 continue
             chosen, rejected = field_of(row, "chosen", list), field_of(row, "rejected", list)
             for key, value in (("chosen", chosen), ("rejected", rejected)):
