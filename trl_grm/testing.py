@@ -164,6 +164,81 @@ def build_tiny_judge(
     return path
 
 
+# -------------------------------------------------------------------------------- the learning proof's tiny task
+YES_QUESTION = "Which reply says yes?"
+_FILLER = "apple river stone cloud green paper light music table window garden orange silver".split()
+
+
+def yes_reply_pairs(num: int, seed: int = 0, start: int = 0) -> list:
+    """Labelled pairs of a task a tiny model can learn in CPU minutes: the replies are "yes" and "no", the better one
+    is "yes". Prompts differ by a few random topic words; the better reply's position alternates (even indices
+    first, odd second), so position carries no information and a position-only judge is right in one order only."""
+    import random
+
+    from .data.formats import LabeledInput
+
+    out = []
+    for i in range(start, start + num):
+        rng = random.Random(f"{seed}:{i}:yes-reply")
+        topic = " ".join(rng.sample(_FILLER, rng.randint(2, 4)))
+        label = i % 2
+        responses = ["yes", "no"] if label == 0 else ["no", "yes"]
+        context = f"Topic: {topic}. {YES_QUESTION}"
+        out.append(LabeledInput(context=context, responses=responses, id=i, label=label, meta={"family": "yes"}))
+    return out
+
+
+def build_undecided_judge(
+    path: str | os.PathLike, num_prompts: int = 64, steps: int = 120, seed: int = 0, hidden_size: int = 64
+) -> Path:
+    """A tiny Llama GRM for :func:`yes_reply_pairs` prompts that writes the output format and a faithful analysis
+    ("Reply 1 says no. Reply 2 says yes.") but has no opinion: it is trained on BOTH verdicts ("8, 3" and "3, 8")
+    after every analysis, so sampling gives either verdict in either order (the weak starting point of the learning
+    proof: its samples are right about half of the time, and what it has to learn is to score by what it read)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .modeling.configuration_grm import GRMConfig
+    from .protocol.template import GRMTemplate, build_messages
+
+    path = build_tiny_model(path, hidden_size=hidden_size, seed=seed)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    template = GRMTemplate.from_dict(TINY_TEMPLATE)
+    rows = []
+    for ex in yes_reply_pairs(num_prompts, seed=seed + 1_000_003):
+        prompt = tokenizer.apply_chat_template(
+            build_messages(ex.context, ex.responses, template), tokenize=False, add_generation_prompt=True
+        )
+        analysis = f"Analysis: Reply 1 says {ex.responses[0]}. Reply 2 says {ex.responses[1]}."
+        for scores in ("8, 3", "3, 8"):
+            rows.append((prompt, f"{analysis}\nScores: \\boxed{{{scores}}}"))
+    batch, targets = [], []
+    for prompt, judgement in rows:
+        target = tokenizer(judgement + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        batch.append(tokenizer(prompt, add_special_tokens=False)["input_ids"] + target)
+        targets.append(len(target))
+    width = max(map(len, batch))
+    ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+    labels = torch.full((len(batch), width), -100)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (row, n) in enumerate(zip(batch, targets)):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+        labels[i, len(row) - n : len(row)] = torch.tensor(row[len(row) - n :])
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    model.save_pretrained(path)
+    GRMConfig(template=TINY_TEMPLATE, max_new_tokens=64).save_pretrained(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m trl_grm.testing OUTPUT_DIR [--hidden_size N]``: build the tiny judge (the base model of the tiny
     recipe, recipes/tiny/) into OUTPUT_DIR, offline, in about a minute."""

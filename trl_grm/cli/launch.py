@@ -64,6 +64,22 @@ def split_launch_args(parser, argv: list[str]) -> tuple[list[str], list[str]]:
     return launch_args, _subtract_subsequence(argv, cli_rest)
 
 
+def _cpu_threads_per_process(args) -> int | None:
+    """Without a GPU, the CPU cores shared among the processes (accelerate would set OMP_NUM_THREADS=1 unless it is
+    told ``--cpu``, which makes a one-process CPU run use one core); ``None`` (accelerate's choice) with a GPU."""
+    import torch
+
+    if torch.cuda.is_available() or getattr(torch, "xpu", None) and torch.xpu.is_available():
+        return None
+    processes = args.num_processes
+    if processes is None:
+        from accelerate.commands.config import default_config_file, load_config_from_file
+
+        config_file = args.config_file or (default_config_file if os.path.isfile(default_config_file) else None)
+        processes = load_config_from_file(config_file).num_processes if config_file else 1
+    return max(1, (os.cpu_count() or 1) // max(1, processes or 1))
+
+
 def launch(script: str, launch_args: list[str], script_args: list[str]) -> int:
     """``accelerate launch [launch_args] script [script_args]``; returns the exit status."""
     import subprocess
@@ -71,6 +87,8 @@ def launch(script: str, launch_args: list[str], script_args: list[str]) -> int:
     from accelerate.commands.launch import launch_command, launch_command_parser
 
     args = launch_command_parser().parse_args(launch_args + [script] + script_args)
+    if args.num_cpu_threads_per_process is None and "OMP_NUM_THREADS" not in os.environ:
+        args.num_cpu_threads_per_process = _cpu_threads_per_process(args)
     try:
         launch_command(args)
     except subprocess.CalledProcessError as err:  # the script has printed its own one-line error

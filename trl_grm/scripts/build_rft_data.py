@@ -49,6 +49,16 @@ class BuildRFTDataConfig:
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "Sampler GRM (the model to train or a teacher). Default: the embedded GRM."}
     )
+    teacher: str | None = field(
+        default=None,
+        metadata={
+            "help": "'synthetic': sample from the code-written teacher of the synthetic tasks (trl_grm.data.teacher) "
+            "instead of a model; needs --dataset_name synthetic."
+        },
+    )
+    teacher_error_rate: float = field(
+        default=0.25, metadata={"help": "With --teacher synthetic: share of samples with one wrong observation."}
+    )
     sampler_grm_config: str | None = field(
         default=None, metadata={"help": "Folder with the sampler's grm_config.json (default: the sampler's own)."}
     )
@@ -97,6 +107,27 @@ def _read_config(path: str | None, flag: str):
     return GRMConfig.from_pretrained(path)
 
 
+def _check_teacher(config: BuildRFTDataConfig, script_args: GRMScriptArguments) -> None:
+    from trl_grm.scripts.utils import SYNTHETIC
+
+    if config.teacher != SYNTHETIC:
+        raise UsageError(f"--teacher: the only code-written teacher is '{SYNTHETIC}', got {config.teacher!r}")
+    if script_args.dataset_name != SYNTHETIC:
+        raise UsageError("--teacher synthetic judges only the synthetic tasks: give --dataset_name synthetic")
+    if config.model_name_or_path is not None:
+        raise UsageError("Give either --teacher or --model_name_or_path (the sampler), not both")
+    if not 0.0 <= config.teacher_error_rate <= 1.0:
+        raise UsageError(f"--teacher_error_rate must be in [0, 1], got {config.teacher_error_rate}")
+
+
+def _teacher(config: BuildRFTDataConfig, student):
+    """The code-written teacher, parsing with the student's settings (the default GRM's when unset)."""
+    from trl_grm.data.teacher import SyntheticTeacher
+    from trl_grm.modeling.default_model import resolve_grm_config
+
+    return SyntheticTeacher(student or resolve_grm_config(None), error_rate=config.teacher_error_rate)
+
+
 def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: BackendArguments) -> int:
     from trl_grm.cli.common import grm_config_for
     from trl_grm.data.rejective import RejectiveSampler
@@ -105,6 +136,8 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
     if not config.output_dir:
         raise UsageError("Give --output_dir: samples, rows and the report are written there")
     check_backend_arguments(backend, check_install=not script_args.dry_run)
+    if config.teacher is not None:
+        _check_teacher(config, script_args)
     examples, data = examples_or_reason(script_args, config.seed)
     student = _read_config(config.grm_config, "grm_config")
     sampler_config = _read_config(config.sampler_grm_config, "sampler_grm_config")
@@ -118,13 +151,16 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
         }
         seq_tokens = 1024 + config.max_new_tokens  # a typical judge prompt and its judgement
         return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, seq_tokens)
-    check_hardware(backend=backend.backend)
-    quiet_loading()
-    sampler = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)
-    if sampler_config is not None:
-        sampler.config = sampler_config
-    elif config.model_name_or_path is None or backend.backend == "openai":
-        sampler.config = grm_config_for(backend, config.model_name_or_path)
+    if config.teacher is not None:
+        sampler = _teacher(config, student)
+    else:
+        check_hardware(backend=backend.backend)
+        quiet_loading()
+        sampler = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)
+        if sampler_config is not None:
+            sampler.config = sampler_config
+        elif config.model_name_or_path is None or backend.backend == "openai":
+            sampler.config = grm_config_for(backend, config.model_name_or_path)
     builder = RejectiveSampler(
         sampler,
         num_samples=config.num_rft_samples,
