@@ -51,12 +51,13 @@ def test_errors_are_wrong_judgements_and_hints_remove_them():
     orders = [[[0, 1]] * 4 for _ in items]
     teacher = SyntheticTeacher(GRMConfig(), error_rate=1.0)
     wrong = teacher.sample_judgements(items, orders, seed=0)
-    assert not any(is_correct(s.scores, it.label) for it, ss in zip(items, wrong) for s in ss)
+    right_by_chance = sum(is_correct(s.scores, it.label) for it, ss in zip(items, wrong) for s in ss) / 240
+    assert right_by_chance < 0.45  # a wrong observation; its scores single out the best only by chance
     hinted = teacher.sample_judgements(items, orders, seed=0, hints=[it.label for it in items])
     assert all(is_correct(s.scores, it.label) for it, ss in zip(items, hinted) for s in ss)
     some = SyntheticTeacher(GRMConfig(), error_rate=0.25).sample_judgements(items, orders, seed=0)
     rate = sum(not is_correct(s.scores, it.label) for it, ss in zip(items, some) for s in ss) / 240
-    assert 0.15 < rate < 0.35
+    assert 0.1 < rate < 0.3
     again = SyntheticTeacher(GRMConfig(), error_rate=0.25).sample_judgements(items, orders, seed=0)
     assert [s.text for ss in some for s in ss] == [s.text for ss in again for s in ss]  # seeded
 
@@ -88,7 +89,11 @@ def test_build_rft_data_with_the_teacher(tmp_path):
     report = json.loads((out / "report.json").read_text())
     rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
     # error rate 0.25, N = 3: some samples rejected, some examples too easy, the rest kept
-    assert report["rejected_wrong"] > 0 and report["rejected_easy"] > 0 and report["kept_samples"] == len(rows) > 0
+    assert (
+        report["rejected_wrong"] > 0
+        and report["rejected_easy"] > 0
+        and report["kept_samples"] - report["dropped_for_position_balance"] == len(rows) > 0
+    )
     assert report["format_failures"] == 0
     assert sum(r["best_position"] == 0 for r in rows) == sum(r["best_position"] == 1 for r in rows)
     assert json.loads((out / "grm_config.json").read_text())["template"]  # the student's settings, for rft

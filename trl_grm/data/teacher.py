@@ -8,9 +8,9 @@ checkable fact its family depends on ("Reply 2 has small letters, e.g. 'quiet'",
 wrong"), so a student learns a procedure rather than a position.
 
 ``error_rate`` makes it fallible on purpose: with that probability per sample, the observation of one reply is
-inverted (and its score follows the wrong observation): the best reply then ties with another, so those samples fail
-the rule, so rejective sampling has
-something to reject, the too-easy rule has examples to drop, and the Meta RM gets realistic negatives.
+inverted (and its score follows the wrong observation). Most such samples fail the rule (one whose scores still
+single out the best by chance passes it, as it would from a model), so rejective sampling has something to reject,
+the too-easy rule has examples to drop, and the Meta RM gets realistic negatives.
 Sampling is seeded per (seed, item fingerprint, sample index), like the model engines.
 """
 
@@ -107,9 +107,9 @@ def teacher_judgement(
 ) -> str:
     """One judgement of ``item`` shown in ``order``, in the protocol's format (criteria, analysis, score line).
 
-    Scores: the passing replies get one of the top three scores of ``score_range``, the failing ones one of the
-    bottom three (0/1 ranges: max / min), drawn once per judgement. With probability ``error_rate`` one reply's
-    observation is inverted; the best reply then ties with another, so the judgement is wrong (paper Eq. 4).
+    Scores: each passing reply gets one of the top three scores of ``score_range``, each failing one one of the
+    bottom three (0/1 ranges: max / min). With probability ``error_rate`` one reply's observation is inverted; the
+    best reply then has company among the passing (or failing) replies, and its score singles it out only by chance.
     """
     family, params = _params(item)
     shown = [item.responses[i] for i in order]
@@ -121,8 +121,7 @@ def teacher_judgement(
     if high - low <= 1:
         scores = [high if c else low for c in claims]
     else:
-        passing, failing = rng.randint(max(low, high - 2), high), rng.randint(low, min(high, low + 2))
-        scores = [passing if c else failing for c in claims]
+        scores = [rng.randint(max(low, high - 2), high) if c else rng.randint(low, min(high, low + 2)) for c in claims]
     lines = [
         "Specific Criteria:",
         f"- Follows the instruction (Weight: 100%): {_criterion(family, params)}.",
