@@ -96,6 +96,34 @@ TINY_TEMPLATE = {
 }
 
 
+def _fit_completions(model, tokenizer, rows: list[tuple[str, str]], steps: int, seed: int, lr: float = 3e-3) -> None:
+    """Full-batch AdamW on (prompt, completion) rows, the loss on the completion and its EOS only; leaves ``model``
+    in eval mode."""
+    import torch
+
+    batch, targets = [], []
+    for prompt, completion in rows:
+        target = tokenizer(completion + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        batch.append(tokenizer(prompt, add_special_tokens=False)["input_ids"] + target)
+        targets.append(len(target))
+    width = max(map(len, batch))
+    ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+    labels = torch.full((len(batch), width), -100)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (row, n) in enumerate(zip(batch, targets)):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+        labels[i, len(row) - n : len(row)] = torch.tensor(row[len(row) - n :])
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+
+
 def build_tiny_judge(
     path: str | os.PathLike,
     judgement: str = TINY_JUDGEMENT,
@@ -110,7 +138,6 @@ def build_tiny_judge(
     ``hidden_size=256`` gives 64-dimensional attention heads, the smallest that vLLM's CPU attention accepts.
     ``num_responses`` is the number of responses in its training prompts (pass a ``judgement`` with as many scores).
     """
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .modeling.configuration_grm import GRMConfig
@@ -140,25 +167,7 @@ def build_tiny_judge(
         tokenizer.apply_chat_template(build_messages(q, r, template), tokenize=False, add_generation_prompt=True)
         for q, r in examples
     ]
-    target = tokenizer(judgement + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-    batch = [tokenizer(p, add_special_tokens=False)["input_ids"] + target for p in prompts]
-    width = max(map(len, batch))
-    ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-    labels = torch.full((len(batch), width), -100)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, row in enumerate(batch):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
-        labels[i, len(row) - len(target) : len(row)] = torch.tensor(target)
-    torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
+    _fit_completions(model, tokenizer, [(p, judgement) for p in prompts], steps, seed)
     model.save_pretrained(path)
     GRMConfig(template=TINY_TEMPLATE, max_new_tokens=80).save_pretrained(path)
     return path
@@ -195,7 +204,6 @@ def build_undecided_judge(
     ("Reply 1 says no. Reply 2 says yes.") but has no opinion: it is trained on BOTH verdicts ("8, 3" and "3, 8")
     after every analysis, so sampling gives either verdict in either order (the weak starting point of the learning
     proof: its samples are right about half of the time, and what it has to learn is to score by what it read)."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .modeling.configuration_grm import GRMConfig
@@ -213,27 +221,7 @@ def build_undecided_judge(
         analysis = f"Analysis: Reply 1 says {ex.responses[0]}. Reply 2 says {ex.responses[1]}."
         for scores in ("8, 3", "3, 8"):
             rows.append((prompt, f"{analysis}\nScores: \\boxed{{{scores}}}"))
-    batch, targets = [], []
-    for prompt, judgement in rows:
-        target = tokenizer(judgement + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-        batch.append(tokenizer(prompt, add_special_tokens=False)["input_ids"] + target)
-        targets.append(len(target))
-    width = max(map(len, batch))
-    ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-    labels = torch.full((len(batch), width), -100)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, (row, n) in enumerate(zip(batch, targets)):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
-        labels[i, len(row) - n : len(row)] = torch.tensor(row[len(row) - n :])
-    torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
+    _fit_completions(model, tokenizer, rows, steps, seed)
     model.save_pretrained(path)
     GRMConfig(template=TINY_TEMPLATE, max_new_tokens=64).save_pretrained(path)
     return path
