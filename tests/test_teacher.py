@@ -102,6 +102,36 @@ def test_build_rft_data_with_the_teacher(tmp_path):
     assert (out / "samples.jsonl").read_text() == before
 
 
+def test_both_orders_sampling_keeps_pairs_judged_right_in_each_order(tmp_path):
+    """--order_strategy balanced: samples alternate orders; --require_all_positions: a kept pair was judged right in
+    both orders, so the student sees its two orders (the paper's random orders and keep-any rule do neither)."""
+    from trl_grm.cli.main import main
+
+    out = tmp_path / "rft_data"
+    base = ["build-rft-data", "--teacher", "synthetic", "--dataset_name", "synthetic", "--synthetic_num_examples",
+            "80", "--synthetic_difficulty", "0", "--num_rft_samples", "4"]  # fmt: skip
+    argv = [*base, "--order_strategy", "balanced", "--require_all_positions", "true", "--output_dir", str(out)]
+    assert main(argv) == 0
+    records = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert all([x["order"] for x in r["samples"]] == [[0, 1], [1, 0], [0, 1], [1, 0]] for r in records)
+    report = json.loads((out / "report.json").read_text())
+    assert report["rejected_one_sided"] > 0
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    by_example: dict[int, set[int]] = {}
+    for row in rows:
+        by_example.setdefault(row["example_index"], set()).add(row["best_position"])
+    assert by_example and all(positions == {0, 1} for positions in by_example.values())
+    # a pair whose correct samples all had the same reply shown first
+    one_sided = [r for r in records if len({x["order"][0] for x in r["samples"] if x["correct"]}) == 1]
+    assert len(one_sided) == report["rejected_one_sided"]
+    assert not {r["index"] for r in one_sided} & set(by_example)
+    # the paper's settings on the same data keep one-sided pairs too
+    paper = tmp_path / "paper"
+    assert main([*base, "--output_dir", str(paper)]) == 0
+    assert json.loads((paper / "report.json").read_text())["rejected_one_sided"] == 0
+    assert main([*base, "--order_strategy", "shuffled", "--output_dir", str(tmp_path / "x")]) == 2
+
+
 def test_teacher_usage_errors(tmp_path, capsys):
     from trl_grm.cli.main import main
 

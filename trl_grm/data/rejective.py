@@ -44,7 +44,8 @@ REPORT_FILE = "report.json"
 @dataclass
 class RejectiveSamplingReport:
     """Counts of one build. ``rejected_wrong`` counts samples (format failures included, also counted apart);
-    ``rejected_easy`` counts examples whose samples were all correct; their ids are in ``too_easy_ids``."""
+    ``rejected_easy`` counts examples whose samples were all correct; their ids are in ``too_easy_ids``;
+    ``rejected_one_sided`` counts examples dropped by ``require_all_positions``."""
 
     examples: int = 0
     hinted_examples: int = 0
@@ -55,6 +56,7 @@ class RejectiveSamplingReport:
     format_failures: int = 0
     rejected_hint_quoted: int = 0
     dropped_for_position_balance: int = 0
+    rejected_one_sided: int = 0
     too_easy_ids: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +85,9 @@ class RejectiveSampler(LabelledSampling):
     - ``balance_positions``: keep as many samples whose best response was shown first as second (and so on),
       dropping random surplus. Off by default (the paper does not do it); for small samplers whose correct
       samples mostly favour one position, which would teach the student that position.
+    - ``require_all_positions``: keep an example (n >= 2, unhinted) only when its correct samples show the best
+      response in every position, so the student sees the same pair judged right in each order (use with
+      ``order_strategy="balanced"`` and ``num_samples`` a multiple of n). Off by default (not in the paper).
 
     Hinted samples that quote their hint are rejected (see :func:`quotes_hint`).
     """
@@ -93,11 +98,13 @@ class RejectiveSampler(LabelledSampling):
         *,
         prompt_config: GRMConfig | None = None,
         balance_positions: bool = False,
+        require_all_positions: bool = False,
         **kwargs,
     ):
         super().__init__(sampler, **kwargs)
         self.prompt_config = prompt_config
         self.balance_positions = balance_positions
+        self.require_all_positions = require_all_positions
 
     def build(
         self, examples: Sequence[GRMInput], output_dir: str | os.PathLike, progress: bool = True
@@ -121,6 +128,9 @@ class RejectiveSampler(LabelledSampling):
                 quoting = [quotes_hint(x["text"], self._hint_text(item, x["order"])) for x in kept]
                 report.rejected_hint_quoted += sum(quoting)
                 kept = [x for x, q in zip(kept, quoting) if not q]
+            elif self.require_all_positions and kept and not _all_positions(kept, item.label):
+                report.rejected_one_sided += 1
+                continue
             if kept:
                 report.kept_examples += 1
             for x in kept:
@@ -147,6 +157,12 @@ class RejectiveSampler(LabelledSampling):
         position = list(order).index(item.label) if len(order) > 1 else 0
         score_range = item_score_range(config, item, self.settings["binary_single"])
         return render_hint(config.grm_template, position, len(order), score_range)
+
+
+def _all_positions(samples: Sequence[dict], label: int) -> bool:
+    """Whether the samples show the best response (``label``) in every position (always true for n = 1)."""
+    n = len(samples[0]["order"])
+    return n == 1 or {x["order"].index(label) for x in samples} == set(range(n))
 
 
 def _balance_positions(rows: list[dict], seed: int) -> tuple[list[dict], int]:

@@ -59,6 +59,9 @@ class LabelledSampling:
         hinted_fraction: fraction of examples sampled once with the best response revealed.
         temperature, max_new_tokens: sampling settings.
         binary_single: rate single responses 0/1 (the paper's n = 1 training variant).
+        order_strategy: response orders of an example's samples: ``"random"`` (paper: a fresh shuffle each) or
+            ``"balanced"`` (cyclic shifts: with ``num_samples`` a multiple of n, every response is shown in every
+            position equally often, so a 2-response example is judged as often in each order).
         seed: seeds orders, hint selection and sampling.
         batch_size: examples per sampling call (and per durable write).
     """
@@ -72,9 +75,12 @@ class LabelledSampling:
         temperature: float = 0.5,
         max_new_tokens: int = 512,
         binary_single: bool = True,
+        order_strategy: str = "random",
         seed: int = 0,
         batch_size: int = 8,
     ):
+        if order_strategy not in ("random", "balanced"):
+            raise ValueError(f"order_strategy must be 'random' or 'balanced', got {order_strategy!r}")
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {num_samples}")
         if not 0.0 <= hinted_fraction <= 1.0:
@@ -88,6 +94,7 @@ class LabelledSampling:
             "temperature": temperature,
             "max_new_tokens": max_new_tokens,
             "binary_single": binary_single,
+            "order_strategy": order_strategy,
             "seed": seed,
             "seeding": SEEDING_VERSION,
         }
@@ -121,7 +128,7 @@ class LabelledSampling:
                     make_orders(
                         len(it.responses),
                         1 if h else s["num_samples"],
-                        "random",
+                        s["order_strategy"],
                         random.Random(f"{s['seed']}:{i}:rft"),
                     )
                     for i, it, h in zip(batch, items, hinted)

@@ -79,6 +79,14 @@ class BuildRFTDataConfig:
     balance_positions: bool = field(
         default=False, metadata={"help": "Keep equally many samples per shown position of the best response."}
     )
+    order_strategy: str = field(
+        default="random",
+        metadata={"help": "Sample orders: 'random' (paper) or 'balanced' (every order equally often)."},
+    )
+    require_all_positions: bool = field(
+        default=False,
+        metadata={"help": "Keep an example only if its correct samples show the best response in every position."},
+    )
     batch_size: int = field(default=8, metadata={"help": "Examples per sampling call and per durable write."})
     max_batch_size: int = field(default=64, metadata={"help": "transformers: most sequences decoded together."})
     seed: int = field(default=0, metadata={"help": "Seeds orders, hints and sampling."})
@@ -138,6 +146,8 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
     check_backend_arguments(backend, check_install=not script_args.dry_run)
     if config.teacher is not None:
         _check_teacher(config, script_args)
+    if config.order_strategy not in ("random", "balanced"):
+        raise UsageError(f"--order_strategy must be 'random' or 'balanced', got {config.order_strategy!r}")
     examples, data = examples_or_reason(script_args, config.seed)
     student = _read_config(config.grm_config, "grm_config")
     sampler_config = _read_config(config.sampler_grm_config, "sampler_grm_config")
@@ -170,6 +180,8 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
         binary_single=config.binary_single,
         prompt_config=student,
         balance_positions=config.balance_positions,
+        require_all_positions=config.require_all_positions,
+        order_strategy=config.order_strategy,
         seed=config.seed,
         batch_size=config.batch_size,
     )

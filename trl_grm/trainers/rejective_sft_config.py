@@ -23,6 +23,10 @@ class RejectiveSFTConfig(SFTConfig):
         binary_single (`bool`, defaults to `True`): rate single responses 0/1 (the paper's n = 1 variant).
         balance_positions (`bool`, defaults to `False`): keep equally many samples for every shown position of the
             best response (not in the paper; for samplers whose correct samples favour one position).
+        rft_order_strategy (`str`, defaults to `"random"`): response orders of an example's samples: `"random"`
+            (paper) or `"balanced"` (cyclic shifts: each order equally often).
+        require_all_positions (`bool`, defaults to `False`): keep an example only when its correct samples show the
+            best response in every position (not in the paper; use with `rft_order_strategy="balanced"`).
         rejective_output_dir (`str`, *optional*): where samples are written (resumable); `<output_dir>/rejective`.
         sampler_model_name_or_path (`str`, *optional*): sample from this checkpoint (a stronger teacher) instead of the
             model being trained.
@@ -46,6 +50,14 @@ class RejectiveSFTConfig(SFTConfig):
     balance_positions: bool = field(
         default=False, metadata={"help": "Keep equally many samples per shown position of the best response."}
     )
+    rft_order_strategy: str = field(
+        default="random",
+        metadata={"help": "Sample orders: 'random' (paper) or 'balanced' (every order equally often)."},
+    )
+    require_all_positions: bool = field(
+        default=False,
+        metadata={"help": "Keep an example only if its correct samples show the best response in every position."},
+    )
     rejective_output_dir: str | None = field(
         default=None, metadata={"help": "Where samples are written (resumable). Default: <output_dir>/rejective."}
     )
@@ -67,6 +79,8 @@ class RejectiveSFTConfig(SFTConfig):
             raise ValueError(f"num_rft_samples must be >= 1, got {self.num_rft_samples}")
         if not 0.0 <= self.hinted_fraction <= 1.0:
             raise ValueError(f"hinted_fraction must be in [0, 1], got {self.hinted_fraction}")
+        if self.rft_order_strategy not in ("random", "balanced"):
+            raise ValueError(f"rft_order_strategy must be 'random' or 'balanced', got {self.rft_order_strategy!r}")
         if (self.sampler_base_url is None) != (self.sampler_model is None):
             raise ValueError("sampler_base_url and sampler_model go together")
         if self.rejective_output_dir is None:

@@ -106,6 +106,8 @@ class RejectiveSFTTrainer(GRMModelCardMixin, SFTTrainer):
             binary_single=args.binary_single,
             prompt_config=self.grm_config,
             balance_positions=args.balance_positions,
+            require_all_positions=args.require_all_positions,
+            order_strategy=args.rft_order_strategy,
             seed=args.seed,
             batch_size=args.rft_batch_size,
         )
