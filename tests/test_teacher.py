@@ -62,6 +62,21 @@ def test_errors_are_wrong_judgements_and_hints_remove_them():
     assert [s.text for ss in some for s in ss] == [s.text for ss in again for s in ss]  # seeded
 
 
+@pytest.mark.parametrize("spread", [1, 3])
+def test_score_spread_sets_how_many_scores_a_verdict_draws_from(spread):
+    items = examples(60)
+    orders = [[[0, 1], [1, 0]] * 2 for _ in items]
+    samples = SyntheticTeacher(GRMConfig(), error_rate=0.0, score_spread=spread).sample_judgements(items, orders)
+    best, other = set(), set()
+    for item, item_samples in zip(items, samples):
+        for s in item_samples:
+            best.add(s.scores[item.label])
+            other.add(s.scores[1 - item.label])
+    assert (best, other) == (({10}, {1}) if spread == 1 else ({8, 9, 10}, {1, 2, 3}))
+    with pytest.raises(ValueError, match="score_spread"):
+        SyntheticTeacher(score_spread=0)
+
+
 def test_single_responses_get_the_binary_scores():
     items = examples(12, num_responses=1)
     samples = SyntheticTeacher(GRMConfig(), error_rate=0.0).sample_judgements(

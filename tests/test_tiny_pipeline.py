@@ -108,3 +108,25 @@ def test_two_cpu_processes(work):
     ok(trl_grm(work, "grpo", "--config", str(TINY / "grpo.yaml"), *common, "--model_name_or_path",
                "outputs/tiny/rft2", "--output_dir", "outputs/tiny/grpo2"))  # fmt: skip
     assert (out / "grpo2" / "model.safetensors").exists()
+
+
+def test_resume_from_checkpoint_true_continues_the_last_checkpoint(work):
+    """`--resume_from_checkpoint true` (TRL's scripts accept it) resumes from the newest checkpoint-N of output_dir;
+    with none there it is a one-line usage error, before anything is loaded."""
+    out = work / "outputs" / "tiny"
+    if not (out / "rft_data" / "train.jsonl").exists():
+        ok(trl_grm(work, "build-rft-data", "--config", str(TINY / "build_rft_data.yaml")))
+    base = ("rft", "--config", str(TINY / "rft.yaml"), "--output_dir", "outputs/tiny/rft_resume")
+    refused = trl_grm(work, *base, "--resume_from_checkpoint", "true")
+    assert refused.returncode == 2 and "no checkpoint-N folder in outputs/tiny/rft_resume" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    ok(trl_grm(work, *base, "--max_steps", "2", "--save_strategy", "steps", "--save_steps", "1"))
+    saved = out / "rft_resume" / "checkpoint-2" / "trainer_state.json"
+    before = saved.stat().st_mtime_ns
+    resumed = trl_grm(work, *base, "--max_steps", "3", "--save_strategy", "steps", "--save_steps", "1",
+                      "--resume_from_checkpoint", "true")  # fmt: skip
+    ok(resumed)
+    state = json.loads((out / "rft_resume" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3
+    assert [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2, 3]
+    assert saved.stat().st_mtime_ns == before  # steps 1-2 were not trained (and saved) again

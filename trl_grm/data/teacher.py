@@ -7,6 +7,9 @@ parsed back by the one parser, then labelled by the one rule. The teacher states
 checkable fact its family depends on ("Reply 2 has small letters, e.g. 'quiet'", "Reply 1 gives 1372, which is
 wrong"), so a student learns a procedure rather than a position.
 
+``score_spread`` sets how many of the top (bottom) scores a passing (failing) reply draws from: 3 varies them like a
+model's samples; 1 writes the extremes every time, so the score line is fully determined by the analysis.
+
 ``error_rate`` makes it fallible on purpose: with that probability per sample, the observation of one reply is
 inverted (and its score follows the wrong observation). Most such samples fail the rule (one whose scores still
 single out the best by chance passes it, as it would from a model), so rejective sampling has something to reject,
@@ -104,12 +107,14 @@ def teacher_judgement(
     *,
     error_rate: float = 0.0,
     score_range: tuple[int, int] = (1, 10),
+    score_spread: int = 3,
 ) -> str:
     """One judgement of ``item`` shown in ``order``, in the protocol's format (criteria, analysis, score line).
 
-    Scores: each passing reply gets one of the top three scores of ``score_range``, each failing one one of the
-    bottom three (0/1 ranges: max / min). With probability ``error_rate`` one reply's observation is inverted; the
-    best reply then has company among the passing (or failing) replies, and its score singles it out only by chance.
+    Scores: each passing reply gets one of the top ``score_spread`` scores of ``score_range``, each failing one one
+    of the bottom ``score_spread`` (0/1 ranges: max / min). With probability ``error_rate`` one reply's observation is
+    inverted; the best reply then has company among the passing (or failing) replies, and its score singles it out
+    only by chance.
     """
     family, params = _params(item)
     shown = [item.responses[i] for i in order]
@@ -121,7 +126,8 @@ def teacher_judgement(
     if high - low <= 1:
         scores = [high if c else low for c in claims]
     else:
-        scores = [rng.randint(max(low, high - 2), high) if c else rng.randint(low, min(high, low + 2)) for c in claims]
+        top, bottom = max(low, high - score_spread + 1), min(high, low + score_spread - 1)
+        scores = [rng.randint(top, high) if c else rng.randint(low, bottom) for c in claims]
     lines = [
         "Specific Criteria:",
         f"- Follows the instruction (Weight: 100%): {_criterion(family, params)}.",
@@ -141,16 +147,20 @@ class SyntheticTeacher:
     Args:
         config: the GRM settings its samples are parsed with (score range; the student's, usually).
         error_rate: per-sample probability of one inverted observation (see the module docstring).
+        score_spread: how many top (bottom) scores a passing (failing) reply draws from; 1: always the extremes.
     """
 
-    def __init__(self, config: GRMConfig | None = None, error_rate: float = 0.25):
+    def __init__(self, config: GRMConfig | None = None, error_rate: float = 0.25, score_spread: int = 3):
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
+        if score_spread < 1:
+            raise ValueError(f"score_spread must be >= 1, got {score_spread}")
         self.config = config or GRMConfig()
         self.error_rate = error_rate
+        self.score_spread = score_spread
 
     def __repr__(self) -> str:
-        return f"SyntheticTeacher(error_rate={self.error_rate})"
+        return f"SyntheticTeacher(error_rate={self.error_rate}, score_spread={self.score_spread})"
 
     def sample_judgements(
         self,
@@ -172,7 +182,9 @@ class SyntheticTeacher:
             samples = []
             for j, order in enumerate(item_orders):
                 rng = derive_rng(seed, item.fingerprint, "teacher", start + j)
-                text = teacher_judgement(item, order, rng, error_rate=error, score_range=score_range)
+                text = teacher_judgement(
+                    item, order, rng, error_rate=error, score_range=score_range, score_spread=self.score_spread
+                )
                 samples.append(parse_sample(self.config, item, order, text, "stop", binary_single))
             out.append(samples)
         return out

@@ -59,6 +59,10 @@ class BuildRFTDataConfig:
     teacher_error_rate: float = field(
         default=0.25, metadata={"help": "With --teacher synthetic: share of samples with one wrong observation."}
     )
+    teacher_score_spread: int = field(
+        default=3,
+        metadata={"help": "With --teacher synthetic: a passing (failing) reply draws from the top (bottom) N scores."},
+    )
     sampler_grm_config: str | None = field(
         default=None, metadata={"help": "Folder with the sampler's grm_config.json (default: the sampler's own)."}
     )
@@ -126,6 +130,8 @@ def _check_teacher(config: BuildRFTDataConfig, script_args: GRMScriptArguments) 
         raise UsageError("Give either --teacher or --model_name_or_path (the sampler), not both")
     if not 0.0 <= config.teacher_error_rate <= 1.0:
         raise UsageError(f"--teacher_error_rate must be in [0, 1], got {config.teacher_error_rate}")
+    if config.teacher_score_spread < 1:
+        raise UsageError(f"--teacher_score_spread must be >= 1, got {config.teacher_score_spread}")
 
 
 def _teacher(config: BuildRFTDataConfig, student):
@@ -133,7 +139,11 @@ def _teacher(config: BuildRFTDataConfig, student):
     from trl_grm.data.teacher import SyntheticTeacher
     from trl_grm.modeling.default_model import resolve_grm_config
 
-    return SyntheticTeacher(student or resolve_grm_config(None), error_rate=config.teacher_error_rate)
+    return SyntheticTeacher(
+        student or resolve_grm_config(None),
+        error_rate=config.teacher_error_rate,
+        score_spread=config.teacher_score_spread,
+    )
 
 
 def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: BackendArguments) -> int:

@@ -57,8 +57,10 @@ def check_training_run(
 ) -> bool:
     """Check a training run; with ``--dry_run`` print its plan and return ``True`` (the caller stops there)."""
     from ..planning import TrainSetup, sharding_of, train_memory
-    from .utils import config_source
+    from .utils import config_source, resolve_resume
 
+    args = training_args
+    args.resume_from_checkpoint = resolve_resume(args.resume_from_checkpoint, args.output_dir)
     config = resolve_model_config(config_source(model_args.model_name_or_path, script_args), model_args.model_revision)
     kind = "sequence_classification" if stage == "meta-rm" else "causal_lm"
     model = build_on_meta(config, kind)

@@ -149,6 +149,23 @@ def model_init_kwargs(training_args, model_args) -> dict:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
+def resolve_resume(value: str | bool | None, output_dir: str) -> str | None:
+    """``--resume_from_checkpoint``: a checkpoint folder, or ``true`` / ``last`` for the newest ``checkpoint-N`` in
+    ``output_dir`` (as TRL's scripts accept); ``None`` / ``false`` start afresh."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if value is None or value is False or str(value).lower() in ("false", "no", "0", "none"):
+        return None
+    if value is True or str(value).lower() in ("true", "yes", "1", "last"):
+        last = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        if last is None:
+            raise UsageError(f"--resume_from_checkpoint {value}: no checkpoint-N folder in {output_dir}")
+        return last
+    if not os.path.isdir(str(value)):
+        raise UsageError(f"--resume_from_checkpoint: {value} is not a checkpoint folder")
+    return str(value)
+
+
 def train_and_save(trainer, script_args: GRMScriptArguments, training_args, what: str) -> None:
     """Train (resuming from ``resume_from_checkpoint``), save the model with its card, push when asked."""
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
