@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -75,6 +76,17 @@ def test_score_spread_sets_how_many_scores_a_verdict_draws_from(spread):
     assert (best, other) == (({10}, {1}) if spread == 1 else ({8, 9, 10}, {1, 2, 3}))
     with pytest.raises(ValueError, match="score_spread"):
         SyntheticTeacher(score_spread=0)
+
+
+def test_inline_scores_follow_each_fact_and_the_score_line_repeats_them():
+    items = examples(24)
+    orders = [[[0, 1], [1, 0]] for _ in items]
+    teacher = SyntheticTeacher(GRMConfig(), error_rate=0.0, score_spread=3, inline_scores=True)
+    for item, item_samples in zip(items, teacher.sample_judgements(items, orders)):
+        for s in item_samples:
+            inline = [int(m) for m in re.findall(r"^Reply \d .*, so it gets (\d+)\.$", s.critique, re.MULTILINE)]
+            assert s.status == "ok" and is_correct(s.scores, item.label), s.text
+            assert inline == [s.scores[i] for i in s.order]  # shown order
 
 
 def test_single_responses_get_the_binary_scores():

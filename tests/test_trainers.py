@@ -120,6 +120,23 @@ def test_grpo_dataset_maps_labels_to_the_shown_order(judge_dir):
     assert len({tuple(r["shown_responses"]) == tuple(e.responses) for r, e in zip(data, examples)}) == 2  # shuffled
 
 
+def test_grpo_dataset_with_all_orders_puts_both_orders_of_a_pair_side_by_side(judge_dir):
+    from trl_grm.data.formats import load_preference_data
+
+    examples, _ = load_preference_data(PAIRS, seed=0)
+    config = GRMConfig.from_pretrained(judge_dir)
+    data = build_grpo_dataset(examples, config, seed=0, binary_single=True, all_orders=True)
+    assert len(data) == 2 * len(examples)
+    seen = []
+    for first, second in zip(data.select(range(0, len(data), 2)), data.select(range(1, len(data), 2))):
+        assert first["shown_responses"] == second["shown_responses"][::-1]
+        assert first["label"] == 1 - second["label"]
+        assert first["shown_responses"][first["label"]] == second["shown_responses"][second["label"]]
+        seen.append(tuple(sorted(first["shown_responses"])))
+    assert sorted(seen) == sorted(tuple(sorted(e.responses)) for e in examples)  # every example once
+    assert seen != [tuple(sorted(e.responses)) for e in examples]  # in a shuffled order
+
+
 def test_principle_grpo_run(judge_copy, tmp_path):
     defaults = PrincipleGRPOConfig(output_dir="x", use_cpu=True, bf16=False)
     assert (defaults.beta, defaults.num_generations, defaults.loss_type) == (0.08, 4, "grpo")

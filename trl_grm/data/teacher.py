@@ -10,6 +10,9 @@ wrong"), so a student learns a procedure rather than a position.
 ``score_spread`` sets how many of the top (bottom) scores a passing (failing) reply draws from: 3 varies them like a
 model's samples; 1 writes the extremes every time, so the score line is fully determined by the analysis.
 
+``inline_scores`` ends each analysis sentence with the reply's score ("..., which is wrong, so it gets 1."), so
+that every score is written right after the fact it follows from and the score line only repeats them.
+
 ``error_rate`` makes it fallible on purpose: with that probability per sample, the observation of one reply is
 inverted (and its score follows the wrong observation). Most such samples fail the rule (one whose scores still
 single out the best by chance passes it, as it would from a model), so rejective sampling has something to reject,
@@ -108,6 +111,7 @@ def teacher_judgement(
     error_rate: float = 0.0,
     score_range: tuple[int, int] = (1, 10),
     score_spread: int = 3,
+    inline_scores: bool = False,
 ) -> str:
     """One judgement of ``item`` shown in ``order``, in the protocol's format (criteria, analysis, score line).
 
@@ -134,9 +138,10 @@ def teacher_judgement(
         "",
         "Analysis:",
     ]
-    for i, (response, claim) in enumerate(zip(shown, claims), start=1):
+    for i, (response, claim, score) in enumerate(zip(shown, claims, scores), start=1):
         subject = "The reply" if len(shown) == 1 else f"Reply {i}"
-        lines.append(f"{subject} {_observation(family, params, response, claim)}.")
+        ending = f", so it gets {score}." if inline_scores else "."
+        lines.append(f"{subject} {_observation(family, params, response, claim)}{ending}")
     lines += ["", "Scores: \\boxed{" + ", ".join(map(str, scores)) + "}"]
     return "\n".join(lines)
 
@@ -148,9 +153,16 @@ class SyntheticTeacher:
         config: the GRM settings its samples are parsed with (score range; the student's, usually).
         error_rate: per-sample probability of one inverted observation (see the module docstring).
         score_spread: how many top (bottom) scores a passing (failing) reply draws from; 1: always the extremes.
+        inline_scores: end each analysis sentence with the reply's score.
     """
 
-    def __init__(self, config: GRMConfig | None = None, error_rate: float = 0.25, score_spread: int = 3):
+    def __init__(
+        self,
+        config: GRMConfig | None = None,
+        error_rate: float = 0.25,
+        score_spread: int = 3,
+        inline_scores: bool = False,
+    ):
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
         if score_spread < 1:
@@ -158,9 +170,13 @@ class SyntheticTeacher:
         self.config = config or GRMConfig()
         self.error_rate = error_rate
         self.score_spread = score_spread
+        self.inline_scores = inline_scores
 
     def __repr__(self) -> str:
-        return f"SyntheticTeacher(error_rate={self.error_rate}, score_spread={self.score_spread})"
+        return (
+            f"SyntheticTeacher(error_rate={self.error_rate}, score_spread={self.score_spread}, "
+            f"inline_scores={self.inline_scores})"
+        )
 
     def sample_judgements(
         self,
@@ -183,7 +199,13 @@ class SyntheticTeacher:
             for j, order in enumerate(item_orders):
                 rng = derive_rng(seed, item.fingerprint, "teacher", start + j)
                 text = teacher_judgement(
-                    item, order, rng, error_rate=error, score_range=score_range, score_spread=self.score_spread
+                    item,
+                    order,
+                    rng,
+                    error_rate=error,
+                    score_range=score_range,
+                    score_spread=self.score_spread,
+                    inline_scores=self.inline_scores,
                 )
                 samples.append(parse_sample(self.config, item, order, text, "stop", binary_single))
             out.append(samples)

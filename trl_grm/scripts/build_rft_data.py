@@ -63,6 +63,10 @@ class BuildRFTDataConfig:
         default=3,
         metadata={"help": "With --teacher synthetic: a passing (failing) reply draws from the top (bottom) N scores."},
     )
+    teacher_inline_scores: bool = field(
+        default=False,
+        metadata={"help": "With --teacher synthetic: end each analysis sentence with the reply's score."},
+    )
     sampler_grm_config: str | None = field(
         default=None, metadata={"help": "Folder with the sampler's grm_config.json (default: the sampler's own)."}
     )
@@ -143,6 +147,7 @@ def _teacher(config: BuildRFTDataConfig, student):
         student or resolve_grm_config(None),
         error_rate=config.teacher_error_rate,
         score_spread=config.teacher_score_spread,
+        inline_scores=config.teacher_inline_scores,
     )
 
 

@@ -19,6 +19,8 @@ class PrincipleGRPOConfig(GRPOConfig):
     Parameters:
         binary_single (`bool`, defaults to `True`): rate single responses 0/1 (the paper's n = 1 variant).
         drop_too_easy (`bool`, defaults to `True`): leave out the examples the RFT stage found too easy.
+        all_orders (`bool`, defaults to `False`): one prompt per order of an example's responses (cyclic shifts:
+            both orders of a pair), adjacent; with `shuffle_dataset=False` they share a batch (not in the paper).
         rft_report (`str`, *optional*): the RFT stage's `report.json` (or its rejective directory) naming them.
         grm_config (`dict` or `str`, *optional*): GRM settings as a dict of [`GRMConfig`] fields or a directory
             holding `grm_config.json`; the model's own when unset.
@@ -35,6 +37,10 @@ class PrincipleGRPOConfig(GRPOConfig):
     )
     binary_single: bool = field(default=True, metadata={"help": "Rate single responses 0/1 (paper's n = 1 variant)."})
     drop_too_easy: bool = field(default=True, metadata={"help": "Leave out examples the RFT stage found too easy."})
+    all_orders: bool = field(
+        default=False,
+        metadata={"help": "One prompt per order of an example's responses, adjacent (with shuffle_dataset false)."},
+    )
     rft_report: str | None = field(
         default=None, metadata={"help": "RFT report.json (or rejective directory) naming the too-easy examples."}
     )

@@ -62,21 +62,41 @@ def too_easy_ids(report: str | None) -> set:
         return set(json.load(f)["too_easy_ids"])
 
 
-def build_grpo_dataset(examples, config: GRMConfig, seed: int, binary_single: bool, skip_ids=frozenset()) -> Dataset:
-    """One GRM prompt per example, responses in a seeded shuffled order, the label mapped to that order."""
+def build_grpo_dataset(
+    examples,
+    config: GRMConfig,
+    seed: int,
+    binary_single: bool,
+    skip_ids=frozenset(),
+    all_orders: bool = False,
+) -> Dataset:
+    """One GRM prompt per example, responses in a seeded shuffled order, the label mapped to that order.
+
+    ``all_orders``: one prompt per cyclic shift of the responses instead (both orders of a pair), the examples in a
+    seeded shuffled order and each example's prompts adjacent, so that an unshuffled sampler puts them in the same
+    batch."""
     rows = []
-    for i, item in enumerate(examples):
+    indices = list(range(len(examples)))
+    if all_orders:
+        random.Random(f"{seed}:grpo-examples").shuffle(indices)
+    for i in indices:
+        item = examples[i]
         if (item.id if item.id is not None else i) in skip_ids:
             continue
-        order = make_orders(len(item.responses), 1, "random", random.Random(f"{seed}:{i}:grpo"))[0]
-        rows.append(
-            {
-                "prompt": item_messages(config, item, order, binary_single=binary_single),
-                "label": order.index(item.label) if len(order) > 1 else item.label,
-                "shown_responses": [item.responses[j] for j in order],
-                "score_range": list(item_score_range(config, item, binary_single)),
-            }
-        )
+        n = len(item.responses)
+        if all_orders:
+            orders = make_orders(n, n, "balanced")
+        else:
+            orders = make_orders(n, 1, "random", random.Random(f"{seed}:{i}:grpo"))
+        for order in orders:
+            rows.append(
+                {
+                    "prompt": item_messages(config, item, order, binary_single=binary_single),
+                    "label": order.index(item.label) if n > 1 else item.label,
+                    "shown_responses": [item.responses[j] for j in order],
+                    "score_range": list(item_score_range(config, item, binary_single)),
+                }
+            )
     return Dataset.from_list(rows)
 
 
@@ -141,7 +161,9 @@ class PrincipleGRPOTrainer(GRMModelCardMixin, GRPOTrainer):
             return data  # already built by build_grpo_dataset
         examples, report = load_preference_data(data, seed=args.seed)
         logger.info("Preference data: %s", report.as_dict())
-        return build_grpo_dataset(examples, self.grm_config, args.seed, args.binary_single, skip)
+        return build_grpo_dataset(
+            examples, self.grm_config, args.seed, args.binary_single, skip, all_orders=args.all_orders
+        )
 
     def _save(self, output_dir: str | None = None, state_dict=None):
         super()._save(output_dir, state_dict=state_dict)
