@@ -163,23 +163,28 @@ def test_grm_from_base_plus_lora_adapter(tiny_model_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_default_grm_is_the_shipped_spct_adapter_and_writes_scores(tmp_path):
+def test_default_grm_is_the_shipped_spct_adapter_and_judges_its_families(tmp_path):
     """The embedded default GRM (SmolLM2 + the SPCT LoRA adapter shipped in the package) writes valid score lines
-    from its compact template alone, where the bare model never does (examples/spct_cpu.py measured 0%)."""
+    from its compact template alone (the bare model never does), and judges held-out pairs of its strongest
+    families (arithmetic, yes/no) right in BOTH orders, which a position-only judge cannot (issue 14)."""
     try:
         find_smollm2_gguf()
     except FileNotFoundError as err:
         pytest.skip(str(err))
+    from trl_grm.data.synthetic import SyntheticTasks
+    from trl_grm.evaluation.judge_check import both_orders_check
     from trl_grm.modeling.default_model import DEFAULT_ADAPTER_DIR, load_default_grm
 
     assert (DEFAULT_ADAPTER_DIR / "adapter_model.safetensors").stat().st_size < 12_000_000  # a few MB (fp16)
     grm = load_default_grm(cache_dir=tmp_path)
     assert grm.config.template.get("demonstration") is None  # no worked example needed any more
-    items = [
-        {"prompt": "Write one word in capital letters.", "responses": ["HELLO", "hello"]},
-        {"prompt": "What is 12 + 30? Reply with the number only.", "responses": ["52", "42"]},
+    pairs = [
+        ex
+        for ex in SyntheticTasks(seed=2024, num_responses=2, difficulty=0.0).generate(36, start=700_000)
+        if ex.meta["family"] in ("arithmetic", "yes_no")
     ]
-    results = grm.score(items, num_samples=4, seed=0)
-    samples = [s for r in results for s in r.samples]
-    assert sum(s.status == "ok" for s in samples) >= 6  # of 8
-    assert all(r.scores is not None and r.best in (0, 1) for r in results)
+    report = both_orders_check(grm, pairs, ks=(1,), max_new_tokens=128, group_by=None)
+    overall = report["overall"]
+    assert overall["valid"] >= 0.95
+    # A position-only judge is right in both orders 0% of the time; the shipped adapter measured 86-100% here.
+    assert overall["both_orders"] >= 0.6, overall

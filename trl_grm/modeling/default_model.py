@@ -213,8 +213,8 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
     return model_dir
 
 
-# A LoRA adapter trained with examples/spct_cpu.py ships here (a few MB of safetensors plus grm_config.json); when
-# present it turns the base model into the embedded default GRM.
+# A LoRA adapter ships here (fp16 safetensors plus grm_config.json; trained by recipes/smollm2-135m/ build_rft_data
+# + rft and copied by its ship_adapter.py); when present it turns the base model into the embedded default GRM.
 DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parent.parent / "assets" / "smollm2-135m-grm-lora"
 
 
