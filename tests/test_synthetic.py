@@ -190,3 +190,19 @@ def test_single_variant_dataset_uses_the_single_format():
 def test_invalid_settings(kwargs, error):
     with pytest.raises(error):
         SyntheticTasks(**kwargs)
+
+
+def test_stage_scripts_weight_families_by_naming_them_twice(tmp_path, capsys):
+    """--synthetic_families: the families take turns, so one named twice is drawn twice as often; an unknown one is
+    a one-line usage error naming the option."""
+    from trl_grm.cli.main import main
+    from trl_grm.scripts.utils import GRMScriptArguments, data_source
+
+    args = GRMScriptArguments(
+        dataset_name="synthetic", synthetic_num_examples=60, synthetic_families=["keyword", "arithmetic", "keyword"]
+    )
+    assert Counter(data_source(args)["family"]) == {"keyword": 40, "arithmetic": 20}
+    base = ["build-rft-data", "--teacher", "synthetic", "--dataset_name", "synthetic", "--output_dir", str(tmp_path)]
+    assert main([*base, "--synthetic_families", "keyword", "spelling"]) == 2
+    err = capsys.readouterr().err
+    assert "--synthetic_families: unknown ['spelling']" in err and "Traceback" not in err

@@ -89,6 +89,35 @@ def test_inline_scores_follow_each_fact_and_the_score_line_repeats_them():
             assert inline == [s.scores[i] for i in s.order]  # shown order
 
 
+def test_show_work_counts_the_words_and_quotes_the_keyword_before_each_verdict():
+    """show_work: a word count is tallied word by word (stopping one past the target) and a keyword check quotes
+    the reply's object word in its phrase, so the verdict follows from text written just before it."""
+    items = [it for it in examples(60, difficulty=0.5) if it.meta["family"] in ("word_count", "keyword")]
+    teacher = SyntheticTeacher(GRMConfig(), error_rate=0.0, score_spread=1, inline_scores=True, show_work=True)
+    samples = teacher.sample_judgements(items, [[[0, 1], [1, 0]] for _ in items])
+    for item, item_samples in zip(items, samples):
+        params = json.loads(item.meta["params"])
+        for s in item_samples:
+            assert s.status == "ok" and is_correct(s.scores, item.label), s.text
+            for i, line in enumerate(re.findall(r"^Reply \d (.*)$", s.critique, re.MULTILINE)):
+                words = item.responses[s.order[i]].split()
+                if item.meta["family"] == "word_count":
+                    target = params["words"]
+                    tally = re.match(r"counts (.*): (more than \d+|\d+) words", line)
+                    counted = [w.split(" ", 1) for w in tally.group(1).split(", ")]
+                    assert [int(n) for n, _ in counted] == list(range(1, min(len(words), target + 1) + 1))
+                    assert [w for _, w in counted] == [w.strip(".") for w in words[: target + 1]]
+                    passes = len(words) == target
+                    assert line.endswith("as asked, so it gets 10." if passes else "so it gets 1.")
+                else:
+                    keyword = params["keyword"]
+                    quote = re.match(r"says '([^']*)', (as asked|not '\w+')", line)
+                    assert quote and quote.group(1) in item.responses[s.order[i]], line
+                    assert (quote.group(1).split()[-1] == keyword) == (quote.group(2) == "as asked")
+    plain = SyntheticTeacher(GRMConfig(), error_rate=0.0).sample_judgements(items[:4], [[[0, 1]]] * 4)
+    assert not any("counts 1" in s.text or "says '" in s.text for ss in plain for s in ss)
+
+
 def test_single_responses_get_the_binary_scores():
     items = examples(12, num_responses=1)
     samples = SyntheticTeacher(GRMConfig(), error_rate=0.0).sample_judgements(

@@ -130,3 +130,38 @@ def test_resume_from_checkpoint_true_continues_the_last_checkpoint(work):
     assert state["global_step"] == 3
     assert [h["step"] for h in state["log_history"] if "loss" in h] == [1, 2, 3]
     assert saved.stat().st_mtime_ns == before  # steps 1-2 were not trained (and saved) again
+
+
+def test_rft_continues_a_lora_adapter_folder(work):
+    """A LoRA adapter folder as --model_name_or_path (an earlier stage's output, or the embedded default) is loaded
+    trainable on its base and trained further, not replaced by a fresh adapter: at learning rate 0 the saved adapter
+    is the one given, with a learning rate it moves. A base that is not here is a one-line usage error."""
+    from safetensors.torch import load_file
+
+    out = work / "outputs" / "tiny"
+    if not (out / "rft_data" / "train.jsonl").exists():
+        ok(trl_grm(work, "build-rft-data", "--config", str(TINY / "build_rft_data.yaml")))
+    base = ("rft", "--config", str(TINY / "rft.yaml"), "--max_steps", "1")
+    ok(trl_grm(work, *base, "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "q_proj", "v_proj",
+               "--learning_rate", "1e-2", "--output_dir", "outputs/tiny/lora1"))  # fmt: skip
+    first = load_file(out / "lora1" / "adapter_model.safetensors")
+    assert any(k.endswith("lora_B.weight") and v.abs().max() > 0 for k, v in first.items())  # trained: B != 0
+
+    plan = ok(trl_grm(work, *base, "--model_name_or_path", "outputs/tiny/lora1", "--dry_run"))
+    assert "continues the adapter in outputs/tiny/lora1 (r = 4, modules ['q_proj', 'v_proj'])" in plan, plan
+    weights = {}
+    for name, lr in (("lora_same", "0"), ("lora_moved", "1e-2")):
+        ok(trl_grm(work, *base, "--model_name_or_path", "outputs/tiny/lora1", "--base_model", "outputs/tiny/base",
+                   "--learning_rate", lr, "--output_dir", f"outputs/tiny/{name}"))  # fmt: skip
+        assert (out / name / "grm_config.json").exists()
+        weights[name] = load_file(out / name / "adapter_model.safetensors")
+    assert weights["lora_same"].keys() == first.keys()  # the same adapter (r 4, q/v), continued
+    assert all(bool((weights["lora_same"][k] == v).all()) for k, v in first.items())
+    assert any(not bool((weights["lora_moved"][k] == v).all()) for k, v in first.items())
+
+    config = json.loads((out / "lora1" / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "/elsewhere/tiny-base"  # where the machine that trained it kept the base
+    (out / "lora1" / "adapter_config.json").write_text(json.dumps(config))
+    refused = trl_grm(work, *base, "--model_name_or_path", "outputs/tiny/lora1", "--output_dir", "outputs/tiny/x")
+    assert refused.returncode == 2 and "is a LoRA adapter whose base model ('/elsewhere/tiny-base')" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -44,6 +44,7 @@ _KEYWORDS = [
     ("ladder", "staircase"),
     ("blanket", "pillow"),
 ]
+KEYWORD_WORDS = frozenset(w for pair in _KEYWORDS for w in pair)
 _CATEGORIES = {
     "fruits": ["apple", "banana", "cherry", "mango", "plum", "peach", "grape", "lemon", "kiwi"],
     "colors": ["red", "blue", "green", "yellow", "purple", "orange", "black", "white", "brown"],

@@ -13,6 +13,11 @@ model's samples; 1 writes the extremes every time, so the score line is fully de
 ``inline_scores`` ends each analysis sentence with the reply's score ("..., which is wrong, so it gets 1."), so
 that every score is written right after the fact it follows from and the score line only repeats them.
 
+``show_work`` writes the evidence before each verdict where the fact takes more than a glance: a word count
+counts the reply's words one by one ("counts 1 The, 2 old, ..., 6 and: more than 5 words") and a keyword check
+quotes the reply's object word in its phrase ("says 'near the whale', not 'lantern'"), so the verdict compares two
+tokens next to each other instead of searching the whole reply.
+
 ``error_rate`` makes it fallible on purpose: with that probability per sample, the observation of one reply is
 inverted (and its score follows the wrong observation). Most such samples fail the rule (one whose scores still
 single out the best by chance passes it, as it would from a model), so rejective sampling has something to reject,
@@ -31,7 +36,7 @@ from ..modeling.configuration_grm import GRMConfig
 from ..protocol.inputs import GRMInput
 from ..protocol.judging import GRMSample, item_score_range, parse_sample
 from ..protocol.seeding import derive_rng
-from .synthetic import FAMILIES, verify
+from .synthetic import FAMILIES, KEYWORD_WORDS, verify
 
 __all__ = ["SyntheticTeacher", "teacher_judgement"]
 
@@ -66,9 +71,50 @@ def _criterion(family: str, params: Mapping[str, Any]) -> str:
     raise ValueError(family)  # pragma: no cover - _params checked it
 
 
-def _observation(family: str, params: Mapping[str, Any], response: str, passes: bool) -> str:
+def _word_tally(text: str, target: int) -> str:
+    """The reply's words counted one by one, stopping one past ``target`` (the verdict needs no more)."""
+    words = [w.strip(".,;:!?") or w for w in text.split()]
+    shown = words[: target + 1]
+    tally = ", ".join(f"{i} {w}" for i, w in enumerate(shown, start=1))
+    return f"counts {tally}: " + (f"more than {target} words" if len(words) > target else f"{len(words)} words")
+
+
+def _keyword_quote(text: str, keyword: str) -> str | None:
+    """The reply's phrase around its object word (the keyword, or the first word of the keyword vocabulary)."""
+    words = text.replace(".", " ").split()
+    hits = [i for i, w in enumerate(words) if w.lower() == keyword.lower()]
+    hits = hits or [i for i, w in enumerate(words) if w.lower() in KEYWORD_WORDS]
+    if not hits:
+        return None
+    i = hits[0]
+    return " ".join(words[max(0, i - 2) : i + 1])
+
+
+def _shown_work(family: str, params: Mapping[str, Any], response: str, passes: bool) -> str | None:
+    """The observation with its evidence written first (``show_work``), or ``None`` for a family that needs none."""
+    text = response.strip()
+    if family == "word_count":
+        target = params["words"]
+        tally = _word_tally(text, target)
+        if passes:
+            return f"{tally}, as asked"
+        return tally if tally.endswith(f"more than {target} words") else f"{tally}, not {target}"
+    if family == "keyword":
+        keyword = params["keyword"]
+        quote = _keyword_quote(text, keyword)
+        if quote is None:
+            return f"does not use the word '{keyword}'" if not passes else f"uses the word '{keyword}'"
+        return f"says '{quote}', as asked" if passes else f"says '{quote}', not '{keyword}'"
+    return None
+
+
+def _observation(family: str, params: Mapping[str, Any], response: str, passes: bool, show_work: bool = False) -> str:
     """What the teacher says about one reply (``passes``: what it claims, right or not)."""
     text = response.strip()
+    if show_work:
+        shown = _shown_work(family, params, text, passes)
+        if shown is not None:
+            return shown
     if family == "uppercase":
         if passes:
             return "is in capital letters throughout"
@@ -112,6 +158,7 @@ def teacher_judgement(
     score_range: tuple[int, int] = (1, 10),
     score_spread: int = 3,
     inline_scores: bool = False,
+    show_work: bool = False,
 ) -> str:
     """One judgement of ``item`` shown in ``order``, in the protocol's format (criteria, analysis, score line).
 
@@ -141,7 +188,7 @@ def teacher_judgement(
     for i, (response, claim, score) in enumerate(zip(shown, claims, scores), start=1):
         subject = "The reply" if len(shown) == 1 else f"Reply {i}"
         ending = f", so it gets {score}." if inline_scores else "."
-        lines.append(f"{subject} {_observation(family, params, response, claim)}{ending}")
+        lines.append(f"{subject} {_observation(family, params, response, claim, show_work)}{ending}")
     lines += ["", "Scores: \\boxed{" + ", ".join(map(str, scores)) + "}"]
     return "\n".join(lines)
 
@@ -154,6 +201,7 @@ class SyntheticTeacher:
         error_rate: per-sample probability of one inverted observation (see the module docstring).
         score_spread: how many top (bottom) scores a passing (failing) reply draws from; 1: always the extremes.
         inline_scores: end each analysis sentence with the reply's score.
+        show_work: write the evidence (word tally, quoted keyword phrase) before each verdict.
     """
 
     def __init__(
@@ -162,6 +210,7 @@ class SyntheticTeacher:
         error_rate: float = 0.25,
         score_spread: int = 3,
         inline_scores: bool = False,
+        show_work: bool = False,
     ):
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
@@ -171,11 +220,12 @@ class SyntheticTeacher:
         self.error_rate = error_rate
         self.score_spread = score_spread
         self.inline_scores = inline_scores
+        self.show_work = show_work
 
     def __repr__(self) -> str:
         return (
             f"SyntheticTeacher(error_rate={self.error_rate}, score_spread={self.score_spread}, "
-            f"inline_scores={self.inline_scores})"
+            f"inline_scores={self.inline_scores}, show_work={self.show_work})"
         )
 
     def sample_judgements(
@@ -206,6 +256,7 @@ class SyntheticTeacher:
                     score_range=score_range,
                     score_spread=self.score_spread,
                     inline_scores=self.inline_scores,
+                    show_work=self.show_work,
                 )
                 samples.append(parse_sample(self.config, item, order, text, "stop", binary_single))
             out.append(samples)

@@ -67,6 +67,13 @@ class BuildRFTDataConfig:
         default=False,
         metadata={"help": "With --teacher synthetic: end each analysis sentence with the reply's score."},
     )
+    teacher_show_work: bool = field(
+        default=False,
+        metadata={
+            "help": "With --teacher synthetic: write the evidence before each verdict (word counts one by one, the "
+            "keyword's phrase quoted)."
+        },
+    )
     sampler_grm_config: str | None = field(
         default=None, metadata={"help": "Folder with the sampler's grm_config.json (default: the sampler's own)."}
     )
@@ -148,6 +155,7 @@ def _teacher(config: BuildRFTDataConfig, student):
         error_rate=config.teacher_error_rate,
         score_spread=config.teacher_score_spread,
         inline_scores=config.teacher_inline_scores,
+        show_work=config.teacher_show_work,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, model_init_kwargs, train_and_save
+from trl_grm.scripts.utils import GRMScriptArguments, train_and_save
 
 PROG = "trl-grm grpo"
 
@@ -39,25 +39,23 @@ def main(argv: list[str] | None = None) -> int:
 def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
     from trl_grm.cli.common import UsageError
     from trl_grm.scripts.plan_stage import check_training_run
-    from trl_grm.scripts.utils import data_source
+    from trl_grm.scripts.utils import data_source, training_model
 
     if not model_args.model_name_or_path:
         raise UsageError("Give --model_name_or_path: the GRM to train (e.g. the output_dir of trl-grm rft)")
     if check_training_run(PROG, "grpo", script_args, training_args, model_args, launch_args):
         return 0
     source = data_source(script_args)
-    from trl import get_peft_config
-
     from trl_grm.trainers.principle_grpo_trainer import PrincipleGRPOTrainer
 
     if script_args.max_examples is not None and not isinstance(source, str):
         source = source.select(range(min(script_args.max_examples, len(source))))
-    training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
+    model, peft_config = training_model(training_args, model_args, script_args)
     trainer = PrincipleGRPOTrainer(
-        model_args.model_name_or_path,
+        model,
         args=training_args,
         train_dataset=source,
-        peft_config=get_peft_config(model_args),
+        peft_config=peft_config,
     )
     train_and_save(trainer, script_args, training_args, "GRPO model")
     return 0

@@ -48,10 +48,12 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def stage_of(recipe: str) -> str:
-    stem = os.path.splitext(os.path.basename(recipe))[0].removesuffix("_qlora")
-    if stem not in STAGES:
+    """The stage a recipe file is named after: ``rft.yaml``, ``rft_qlora.yaml``, ``rft_stage2.yaml`` -> ``rft``."""
+    stem = os.path.splitext(os.path.basename(recipe))[0]
+    named = [s for s in STAGES if stem == s or stem.startswith(s + "_")]
+    if not named:
         raise UsageError(f"cannot tell the stage of {recipe} from its name; give --stage ({', '.join(STAGES)})")
-    return stem
+    return max(named, key=len)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ plan (with the memory per GPU); a real run gets the same checks, minus the print
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -50,6 +51,17 @@ def sequence_length(stage: str, training_args) -> int:
         prompt = getattr(training_args, "max_prompt_length", None) or 1024
         return prompt + (training_args.max_completion_length or 0)
     return training_args.max_length or 1024
+
+
+def adapter_settings(model_name_or_path: str) -> dict[str, Any] | None:
+    """Rank and target modules of a LoRA adapter folder given as the model to train, else ``None``."""
+    path = os.path.join(model_name_or_path, "adapter_config.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        config = json.load(f)
+    targets = config.get("target_modules")
+    return {"r": config.get("r", 8), "target_modules": sorted(targets) if isinstance(targets, list) else targets}
 
 
 def check_training_run(
@@ -103,7 +115,22 @@ def check_training_run(
         beta=getattr(training_args, "beta", 0.0),
         generation_tokens=per_device * seq if stage == "grpo" else 0,
     )
+    adapter = adapter_settings(model_args.model_name_or_path)
+    if adapter is not None:  # training continues this LoRA adapter (see utils.training_model)
+        setup.use_peft, setup.lora_r = True, adapter["r"]
+        setup.lora_target_modules = adapter["target_modules"]
     memory = train_memory(model, setup)
+    if adapter is not None:
+        r, targets = adapter["r"], adapter["target_modules"]
+        lora_row = f"continues the adapter in {model_args.model_name_or_path} (r = {r}, modules {targets})"
+    elif model_args.use_peft:
+        lora_row = (
+            f"r = {model_args.lora_r}, alpha = {model_args.lora_alpha}, modules {model_args.lora_target_modules}"
+        )
+        if model_args.lora_target_parameters:
+            lora_row += f", parameters {model_args.lora_target_parameters}"
+    else:
+        lora_row = "no (full fine-tune)"
     sections: dict[str, dict[str, Any]] = {
         "model": {
             "model_name_or_path": model_args.model_name_or_path,
@@ -127,12 +154,7 @@ def check_training_run(
             else f"{training_args.num_train_epochs} epochs",
             "sequence length": seq,
             "gradient checkpointing": training_args.gradient_checkpointing,
-            "LoRA": (
-                f"r = {model_args.lora_r}, alpha = {model_args.lora_alpha}, modules {model_args.lora_target_modules}"
-                + (f", parameters {model_args.lora_target_parameters}" if model_args.lora_target_parameters else "")
-                if model_args.use_peft
-                else "no (full fine-tune)"
-            ),
+            "LoRA": lora_row,
             "accelerate": accelerate_path or f"{processes} process(es), accelerate defaults (no --accelerate_config)",
             "output_dir": training_args.output_dir,
         },

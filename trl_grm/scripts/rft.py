@@ -11,7 +11,7 @@ import os
 import sys
 
 from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, model_init_kwargs, stage_rows, train_and_save
+from trl_grm.scripts.utils import GRMScriptArguments, stage_rows, train_and_save, training_model
 
 PROG = "trl-grm rft"
 
@@ -50,7 +50,6 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
     if check_training_run(PROG, "rft", script_args, training_args, model_args, launch_args):
         return 0  # dry run: plan printed
     from datasets import Dataset
-    from trl import get_peft_config
 
     from trl_grm.trainers.rejective_sft_trainer import RejectiveSFTTrainer
 
@@ -58,12 +57,12 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
     if script_args.max_examples is not None:
         rows = rows[: script_args.max_examples]
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
+    model, peft_config = training_model(training_args, model_args, script_args)
     trainer = RejectiveSFTTrainer(
-        model_args.model_name_or_path,
+        model,
         args=training_args,
         train_dataset=dataset,
-        peft_config=get_peft_config(model_args),
+        peft_config=peft_config,
     )
     train_and_save(trainer, script_args, training_args, "RFT model")
     return 0

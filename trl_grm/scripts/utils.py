@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,13 @@ class GRMScriptArguments:
         default=0.5, metadata={"help": "With dataset_name=synthetic: share of near-miss distractors, in [0, 1]."}
     )
     synthetic_seed: int = field(default=0, metadata={"help": "With dataset_name=synthetic: seed of the stream."})
+    synthetic_families: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "With dataset_name=synthetic: the families that take turns (default: all); a family named twice "
+            "is drawn twice as often."
+        },
+    )
     base_model: str | None = field(
         default=None,
         metadata={
@@ -60,10 +68,15 @@ def data_source(args: GRMScriptArguments) -> Any:
     if not args.dataset_name:
         raise UsageError("Give --dataset_name: a JSON/JSONL file, a Hub dataset id, or 'synthetic'")
     if args.dataset_name == SYNTHETIC:
-        from ..data.synthetic import SyntheticTasks
+        from ..data.synthetic import FAMILIES, SyntheticTasks
 
+        if args.synthetic_families is not None:
+            unknown = sorted(set(args.synthetic_families) - set(FAMILIES))
+            if unknown or not args.synthetic_families:
+                raise UsageError(f"--synthetic_families: unknown {unknown or 'none given'}; the families: {FAMILIES}")
         tasks = SyntheticTasks(
             seed=args.synthetic_seed,
+            families=args.synthetic_families,
             num_responses=args.synthetic_num_responses,
             difficulty=args.synthetic_difficulty,
         )
@@ -126,10 +139,27 @@ def write_rows(output_dir: str, rows: list[dict[str, Any]]) -> str:
 
 
 def config_source(model_name_or_path: str, script_args: GRMScriptArguments) -> str:
-    """Where the model config comes from: the model, or ``base_model`` while the model is a stage output to come."""
+    """Where the model config comes from: the model, or ``base_model`` while the model is a stage output to come
+    or a LoRA adapter folder."""
+    if os.path.isfile(os.path.join(model_name_or_path, "adapter_config.json")):
+        return adapter_base(model_name_or_path, script_args)
     if script_args.base_model and not os.path.isdir(model_name_or_path):
         return script_args.base_model
     return model_name_or_path
+
+
+def adapter_base(adapter_dir: str, script_args: GRMScriptArguments) -> str:
+    """The base model a LoRA adapter folder is trained on: ``--base_model``, else the one the adapter records (an
+    error when that is neither a folder here nor a Hub id, e.g. a path on the machine that trained it)."""
+    with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
+        recorded = json.load(f).get("base_model_name_or_path")
+    base = script_args.base_model or recorded
+    if not base or not (os.path.isdir(base) or re.fullmatch(r"[\w.-]+/[\w.-]+", base)):  # a folder or a Hub id
+        raise UsageError(
+            f"--model_name_or_path {adapter_dir} is a LoRA adapter whose base model ({recorded!r}) is not here: give "
+            "--base_model (the base model's folder or Hub id)"
+        )
+    return base
 
 
 def model_init_kwargs(training_args, model_args) -> dict:
@@ -147,6 +177,30 @@ def model_init_kwargs(training_args, model_args) -> dict:
 
         kwargs["device_map"] = {"": PartialState().local_process_index}  # each process its own GPU (k-bit + DDP)
     return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def training_model(training_args, model_args, script_args: GRMScriptArguments) -> tuple[Any, Any]:
+    """What a trainer starts from, and its ``peft_config``: the model (a Hub id or folder, LoRA from ``--use_peft``),
+    or, when ``model_name_or_path`` is a LoRA adapter folder (an earlier stage's output, or the embedded default),
+    its base with that adapter loaded trainable, so that training continues the adapter (the ``lora_*`` options then
+    do not apply). The base is ``--base_model`` or the one the adapter records; the adapter's ``grm_config.json``
+    is used unless ``--grm_config`` is given."""
+    from trl import get_peft_config
+
+    path = model_args.model_name_or_path
+    if not os.path.isfile(os.path.join(path, "adapter_config.json")):
+        training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
+        return path, get_peft_config(model_args)
+    base = adapter_base(path, script_args)
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(base, **model_init_kwargs(training_args, model_args))
+    model = PeftModel.from_pretrained(model, path, is_trainable=True)
+    training_args.model_init_kwargs = None  # the model is built here
+    if getattr(training_args, "grm_config", None) is None and os.path.isfile(os.path.join(path, "grm_config.json")):
+        training_args.grm_config = path
+    return model, None
 
 
 def resolve_resume(value: str | bool | None, output_dir: str) -> str | None:
