@@ -3,7 +3,6 @@ plan (with the memory per GPU); a real run gets the same checks, minus the print
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -53,23 +52,12 @@ def sequence_length(stage: str, training_args) -> int:
     return training_args.max_length or 1024
 
 
-def adapter_settings(model_name_or_path: str) -> dict[str, Any] | None:
-    """Rank and target modules of a LoRA adapter folder given as the model to train, else ``None``."""
-    path = os.path.join(model_name_or_path, "adapter_config.json")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        config = json.load(f)
-    targets = config.get("target_modules")
-    return {"r": config.get("r", 8), "target_modules": sorted(targets) if isinstance(targets, list) else targets}
-
-
 def check_training_run(
     prog: str, stage: str, script_args, training_args, model_args, launch_args: list[str] | None = None
 ) -> bool:
     """Check a training run; with ``--dry_run`` print its plan and return ``True`` (the caller stops there)."""
     from ..planning import TrainSetup, sharding_of, train_memory
-    from .utils import config_source, resolve_resume
+    from .utils import adapter_config, config_source, resolve_resume
 
     args = training_args
     args.resume_from_checkpoint = resolve_resume(args.resume_from_checkpoint, args.output_dir)
@@ -115,10 +103,14 @@ def check_training_run(
         beta=getattr(training_args, "beta", 0.0),
         generation_tokens=per_device * seq if stage == "grpo" else 0,
     )
-    adapter = adapter_settings(model_args.model_name_or_path)
+    adapter = adapter_config(model_args.model_name_or_path)
     if adapter is not None:  # training continues this LoRA adapter (see utils.training_model)
-        setup.use_peft, setup.lora_r = True, adapter["r"]
-        setup.lora_target_modules = adapter["target_modules"]
+        targets = adapter.get("target_modules")
+        adapter = {
+            "r": adapter.get("r", 8),
+            "target_modules": sorted(targets) if isinstance(targets, list) else targets,
+        }
+        setup.use_peft, setup.lora_r, setup.lora_target_modules = True, adapter["r"], adapter["target_modules"]
     memory = train_memory(model, setup)
     if adapter is not None:
         r, targets = adapter["r"], adapter["target_modules"]

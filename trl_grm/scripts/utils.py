@@ -141,18 +141,26 @@ def write_rows(output_dir: str, rows: list[dict[str, Any]]) -> str:
 def config_source(model_name_or_path: str, script_args: GRMScriptArguments) -> str:
     """Where the model config comes from: the model, or ``base_model`` while the model is a stage output to come
     or a LoRA adapter folder."""
-    if os.path.isfile(os.path.join(model_name_or_path, "adapter_config.json")):
+    if adapter_config(model_name_or_path) is not None:
         return adapter_base(model_name_or_path, script_args)
     if script_args.base_model and not os.path.isdir(model_name_or_path):
         return script_args.base_model
     return model_name_or_path
 
 
+def adapter_config(model_name_or_path: str) -> dict[str, Any] | None:
+    """The ``adapter_config.json`` of a LoRA adapter folder given as the model, else ``None``."""
+    path = os.path.join(model_name_or_path, "adapter_config.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def adapter_base(adapter_dir: str, script_args: GRMScriptArguments) -> str:
     """The base model a LoRA adapter folder is trained on: ``--base_model``, else the one the adapter records (an
     error when that is neither a folder here nor a Hub id, e.g. a path on the machine that trained it)."""
-    with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
-        recorded = json.load(f).get("base_model_name_or_path")
+    recorded = (adapter_config(adapter_dir) or {}).get("base_model_name_or_path")
     base = script_args.base_model or recorded
     if not base or not (os.path.isdir(base) or re.fullmatch(r"[\w.-]+/[\w.-]+", base)):  # a folder or a Hub id
         raise UsageError(
@@ -188,7 +196,7 @@ def training_model(training_args, model_args, script_args: GRMScriptArguments) -
     from trl import get_peft_config
 
     path = model_args.model_name_or_path
-    if not os.path.isfile(os.path.join(path, "adapter_config.json")):
+    if adapter_config(path) is None:
         training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
         return path, get_peft_config(model_args)
     base = adapter_base(path, script_args)
