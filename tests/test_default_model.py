@@ -184,9 +184,10 @@ def test_default_grm_is_the_shipped_spct_adapter_and_judges_its_families(tmp_pat
         for ex in SyntheticTasks(seed=2024, num_responses=2, difficulty=0.0).generate(36, start=700_000)
         if ex.meta["family"] in ("arithmetic", "yes_no", "keyword", "uppercase")
     ]
-    report = both_orders_check(grm, pairs, ks=(1,), group_by=None)  # the shipped max_new_tokens
+    report = both_orders_check(grm, pairs, ks=(1,))  # the shipped max_new_tokens
     overall = report["overall"]
     assert overall["valid"] >= 0.95
-    # A position-only judge is right in both orders 0% (the first adapter: 0% on such pairs); the shipped one
-    # measured 85.7% (arithmetic) and 100% (yes/no, keyword, capital letters) on the README's 42-pair check.
-    assert overall["both_orders"] >= 0.7, overall
+    # Right in both orders on these 24 pairs: a position-only judge 0% (the first adapter); the round-1 adapter 75%
+    # overall and 33% on keywords; the shipped one 95.8% and 100% (README's 42-pair check: 85.7-100% per family).
+    assert overall["both_orders"] >= 0.85, overall
+    assert report["groups"]["keyword"]["both_orders"] >= 0.8, report["groups"]
