@@ -37,8 +37,7 @@ PROG = "trl-grm score"
 DEMO_NOTE = (
     "Note: this is the embedded 135M demonstration GRM (SmolLM2-135M-Instruct + a CPU-trained LoRA): it judges only "
     "its six synthetic task families (three in four held-out pairs right in both orders; it cannot count words "
-    "yet) and guesses elsewhere. See "
-    "the README section 'What a 135M model can and cannot judge'."
+    "yet) and guesses elsewhere. See the README section 'What a 135M model can and cannot judge'."
 )
 
 

@@ -106,15 +106,11 @@ def check_training_run(
     adapter = adapter_config(model_args.model_name_or_path)
     if adapter is not None:  # training continues this LoRA adapter (see utils.training_model)
         targets = adapter.get("target_modules")
-        adapter = {
-            "r": adapter.get("r", 8),
-            "target_modules": sorted(targets) if isinstance(targets, list) else targets,
-        }
-        setup.use_peft, setup.lora_r, setup.lora_target_modules = True, adapter["r"], adapter["target_modules"]
+        targets = sorted(targets) if isinstance(targets, list) else targets
+        setup.use_peft, setup.lora_r, setup.lora_target_modules = True, adapter.get("r", 8), targets
     memory = train_memory(model, setup)
     if adapter is not None:
-        r, targets = adapter["r"], adapter["target_modules"]
-        lora_row = f"continues the adapter in {model_args.model_name_or_path} (r = {r}, modules {targets})"
+        lora_row = f"continues the adapter in {model_args.model_name_or_path} (r = {setup.lora_r}, modules {targets})"
     elif model_args.use_peft:
         lora_row = (
             f"r = {model_args.lora_r}, alpha = {model_args.lora_alpha}, modules {model_args.lora_target_modules}"
