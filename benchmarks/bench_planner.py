@@ -1,4 +1,4 @@
-"""Does the memory planner (trl_grm/planning.py) match real training runs? Peak memory of a few real optimizer steps on
+"""Does the memory planner (trl_grm/planning/memory.py) match real training runs? Peak memory of a few real optimizer steps on
 this CPU against the plan for the same setup.
 
 Each run is a fresh process: its peak resident memory after the imports is the baseline; the run loads the model
@@ -37,8 +37,8 @@ def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: in
     from peft import LoraConfig
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from trl_grm.planning import GIB, TrainSetup, train_memory
-    from trl_grm.scripts.checks import build_on_meta
+    from trl_grm.planning.memory import GIB, TrainSetup, train_memory
+    from trl_grm.planning.preflight import build_on_meta
     from trl_grm.trainers.rejective_sft_config import RejectiveSFTConfig
     from trl_grm.trainers.rejective_sft_trainer import RejectiveSFTTrainer
 

@@ -31,7 +31,8 @@ from trl_grm.evaluation.harness import EvalSettings, meta_scores_for
 from trl_grm.evaluation.metrics import roc_auc
 from trl_grm.evaluation.presentation import plot_report, report_markdown
 from trl_grm.evaluation.report import compute_report
-from trl_grm.modeling.default_model import find_minilm, load_grm
+from trl_grm.modeling.default_model import find_minilm
+from trl_grm.modeling.loading import load_grm
 from trl_grm.trainers.meta_rm_config import MetaRMConfig
 from trl_grm.trainers.meta_rm_trainer import MetaRMTrainer
 

@@ -770,7 +770,7 @@ def test_cli_several_benchmarks_write_a_summary_with_the_overall(tmp_path, monke
     """`trl-grm eval --benchmark NAME=PATH ...` end to end; the GRM is the scripted judge (loading is replaced)."""
     from trl_grm.cli import eval as eval_cli
 
-    monkeypatch.setattr(eval_cli, "load_grm_for", lambda *a, **k: ScriptedJudge())
+    monkeypatch.setattr(eval_cli, "load_grm", lambda *a, **k: ScriptedJudge())
     specs = [
         f"rewardbench={rewardbench_fixture(tmp_path)}",
         f"ppe-preference={ppe_preference_fixture(tmp_path)}",

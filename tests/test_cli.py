@@ -47,12 +47,12 @@ def _cli(*args, env=None, timeout=300):
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Make loading a model fail loudly: checks that must run before the model loads."""
-    import trl_grm.modeling.default_model as default_model
+    from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded although the command should have stopped before")
 
-    monkeypatch.setattr(default_model, "load_grm", refuse)
+    monkeypatch.setattr(GRMForPointwiseScoring, "from_pretrained", refuse)
 
 
 # ------------------------------------------------------------------------------------------------------- happy paths
@@ -292,9 +292,9 @@ def test_a_finished_output_says_nothing_to_do_without_loading(judge_dir, tmp_pat
     common = ["score", "--model_name_or_path", judge_dir, "--num_samples", "2", "--input", inputs]
     assert main([*common, "--output", output]) == 0
     capsys.readouterr()
-    import trl_grm.modeling.default_model as default_model
+    from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring
 
-    monkeypatch.setattr(default_model, "load_grm", lambda *a, **k: pytest.fail("loaded a model"))
+    monkeypatch.setattr(GRMForPointwiseScoring, "from_pretrained", lambda *a, **k: pytest.fail("loaded a model"))
     assert main([*common, "--output", output]) == 0
     assert "nothing to do" in capsys.readouterr().err
     assert main([*common, "--output", output, "--pretty"]) == 0  # the report comes from the file
@@ -367,7 +367,7 @@ def test_hub_lookup_when_online(monkeypatch):
     from huggingface_hub import constants
     from huggingface_hub.errors import RepositoryNotFoundError
 
-    from trl_grm.modeling.default_model import check_model_source
+    from trl_grm.modeling.loading import check_model_source
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 

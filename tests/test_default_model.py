@@ -138,7 +138,7 @@ def test_grm_from_base_plus_lora_adapter(tiny_model_dir, tmp_path):
     from transformers import AutoModelForCausalLM
 
     from trl_grm import GRMConfig
-    from trl_grm.modeling.default_model import load_grm_with_adapter
+    from trl_grm.modeling.adapters import load_grm_with_adapter
 
     peft_model = get_peft_model(
         AutoModelForCausalLM.from_pretrained(tiny_model_dir), LoraConfig(r=4, target_modules=["q_proj", "v_proj"])
@@ -174,10 +174,11 @@ def test_default_grm_is_the_shipped_spct_adapter_and_judges_its_families(tmp_pat
         pytest.skip(str(err))
     from trl_grm.data.synthetic import SyntheticTasks
     from trl_grm.evaluation.judge_check import both_orders_check
-    from trl_grm.modeling.default_model import DEFAULT_ADAPTER_DIR, load_default_grm
+    from trl_grm.modeling.default_model import DEFAULT_ADAPTER_DIR, default_grm_path
+    from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring
 
     assert (DEFAULT_ADAPTER_DIR / "adapter_model.safetensors").stat().st_size < 12_000_000  # a few MB (fp16)
-    grm = load_default_grm(cache_dir=tmp_path)
+    grm = GRMForPointwiseScoring.from_pretrained(default_grm_path(cache_dir=tmp_path))
     assert grm.config.template.get("demonstration") is None  # no worked example needed any more
     pairs = [
         ex

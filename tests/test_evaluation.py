@@ -305,9 +305,9 @@ def test_cli_eval_end_to_end_with_the_tiny_judge(judge_dir, tmp_path, capsys):
     ],
 )
 def test_cli_eval_bad_input_fails_before_loading_a_model(tmp_path, argv, message, capsys, judge_dir, monkeypatch):
-    import trl_grm.modeling.default_model as default_model
+    from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring
 
-    monkeypatch.setattr(default_model, "load_grm", lambda *a, **k: pytest.fail("loaded a model"))
+    monkeypatch.setattr(GRMForPointwiseScoring, "from_pretrained", lambda *a, **k: pytest.fail("loaded a model"))
     (tmp_path / "empty.jsonl").write_text("")
     (tmp_path / "unknown.jsonl").write_text(json.dumps({"question": "q", "answer": "a"}) + "\n")
     paths = {

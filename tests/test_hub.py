@@ -13,7 +13,7 @@ from huggingface_hub.utils import filter_repo_objects
 
 from trl_grm import GRMConfig, GRMForPointwiseScoring
 from trl_grm.cli.main import main as cli
-from trl_grm.hub import record_stage, write_card
+from trl_grm.modeling.hub import record_stage, write_card
 
 
 class Uploads:

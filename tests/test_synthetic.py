@@ -195,8 +195,9 @@ def test_invalid_settings(kwargs, error):
 def test_stage_scripts_weight_families_by_naming_them_twice(tmp_path, capsys):
     """--synthetic_families: the families take turns, so one named twice is drawn twice as often; an unknown one is
     a one-line usage error naming the option."""
+    from trl_grm.cli.common import GRMScriptArguments
     from trl_grm.cli.main import main
-    from trl_grm.scripts.utils import GRMScriptArguments, data_source
+    from trl_grm.data.sources import data_source
 
     args = GRMScriptArguments(
         dataset_name="synthetic", synthetic_num_examples=60, synthetic_families=["keyword", "arithmetic", "keyword"]

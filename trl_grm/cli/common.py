@@ -12,15 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from ..utils.errors import UsageError
+
+__all__ = ["UsageError"]  # re-exported: the commands raise it
+
 DEBUG_ENV = "TRL_GRM_DEBUG"
 
 # Exit codes: bad input or bad arguments, and failures while running.
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
-
-
-class UsageError(ValueError):
-    """Bad input or arguments, reported as one line and exit status 2."""
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
@@ -121,122 +121,80 @@ def check_positive(**values: Any) -> None:
             raise UsageError(f"--{name} must be >= 1, got {value}")
 
 
-# ------------------------------------------------------------------------------------------------------- engines
+# ----------------------------------------------------------------------------------------------- stage commands
 @dataclass
-class BackendArguments:
-    """Which engine runs the GRM, and how the model is loaded on it."""
+class GRMScriptArguments:
+    """The data of a stage and whether to only check the run."""
 
-    backend: str = field(
-        default="transformers",
-        metadata={"help": "'transformers' (default), 'vllm' (offline engine) or 'openai' (a server at --base_url)."},
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Preference data: a JSON/JSONL file, a Hub dataset id, or 'synthetic' (the verifiable tasks "
+            "of trl_grm.data.synthetic, generated here). rft and meta-rm read the output_dir of build-rft-data / "
+            "build-meta-data instead."
+        },
     )
-    dtype: str | None = field(
-        default=None, metadata={"help": "Weights dtype, e.g. bfloat16 (transformers and vllm). Default: the model's."}
+    dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
+    dataset_train_split: str = field(default="train", metadata={"help": "Split of a Hub dataset."})
+    max_examples: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
+    synthetic_num_examples: int = field(default=256, metadata={"help": "With dataset_name=synthetic: examples."})
+    synthetic_num_responses: int = field(default=2, metadata={"help": "With dataset_name=synthetic: n per example."})
+    synthetic_difficulty: float = field(
+        default=0.5, metadata={"help": "With dataset_name=synthetic: share of near-miss distractors, in [0, 1]."}
     )
-    attn_implementation: str | None = field(
-        default=None, metadata={"help": "transformers: 'sdpa', 'eager', 'flash_attention_2', ..."}
+    synthetic_seed: int = field(default=0, metadata={"help": "With dataset_name=synthetic: seed of the stream."})
+    synthetic_families: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "With dataset_name=synthetic: the families that take turns (default: all); a family named twice "
+            "is drawn twice as often."
+        },
     )
-    device_map: str | None = field(default=None, metadata={"help": "transformers: e.g. 'auto' to spread over GPUs."})
-    load_in_4bit: bool = field(default=False, metadata={"help": "transformers: 4-bit NF4 weights (bitsandbytes)."})
-    load_in_8bit: bool = field(default=False, metadata={"help": "transformers: 8-bit weights (bitsandbytes)."})
-    tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per model."})
-    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: share of GPU memory to use."})
-    max_model_len: int | None = field(default=None, metadata={"help": "vllm: context length (default: the model's)."})
-    quantization: str | None = field(default=None, metadata={"help": "vllm: e.g. 'awq', 'gptq', 'fp8'."})
-    lora_path: str | None = field(default=None, metadata={"help": "vllm: a LoRA adapter served over the model."})
-    base_url: str | None = field(
-        default=None, metadata={"help": "openai: API root of the server, e.g. http://127.0.0.1:8000/v1."}
+    base_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "Config to check against while model_name_or_path is an earlier stage's output that does not "
+            "exist yet (a Hub id or folder, e.g. the base model of the recipe)."
+        },
     )
-    served_model_name: str | None = field(
-        default=None, metadata={"help": "openai: the model name the server knows (default: --model_name_or_path)."}
+    gpu_memory_gib: float = field(
+        default=80.0, metadata={"help": "GPU memory the plan of --dry_run / trl-grm plan checks the run against."}
     )
-    endpoint: str = field(default="chat", metadata={"help": "openai: 'chat' or 'completions'."})
-    endpoint_api_key: str | None = field(
-        default=None, metadata={"help": "openai: bearer token sent to the server (default: $OPENAI_API_KEY)."}
+    dry_run: bool = field(
+        default=False,
+        metadata={
+            "help": "Build every config, resolve the model config (no weights), check the run against it, print the "
+            "plan and exit."
+        },
     )
-    request_timeout: float = field(default=120.0, metadata={"help": "openai: seconds per HTTP request."})
-    max_concurrency: int = field(default=8, metadata={"help": "openai: requests in flight at once."})
 
 
-def check_backend_arguments(args: BackendArguments, check_install: bool = True) -> None:
-    """Check the engine options (``check_install=False``: not whether vLLM is installed here, for dry runs)."""
-    from ..backends.base import BACKENDS
-
-    if args.backend not in BACKENDS:
-        raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, got {args.backend!r}")
-    if args.backend == "openai" and not args.base_url:
-        raise UsageError("--backend openai needs --base_url (the server's API root, e.g. http://127.0.0.1:8000/v1)")
-    if args.backend != "openai" and args.base_url:
-        raise UsageError("--base_url is for --backend openai")
-    if args.backend == "vllm" and check_install:
-        import importlib.util
-
-        from ..backends.vllm_backend import VLLM_INSTALL_HINT
-
-        if importlib.util.find_spec("vllm") is None:
-            raise UsageError(f"--backend vllm needs vLLM, which is not installed: {VLLM_INSTALL_HINT}")
-    if args.load_in_4bit and args.load_in_8bit:
-        raise UsageError("give --load_in_4bit or --load_in_8bit, not both")
+def train_and_save(trainer, script_args: GRMScriptArguments, training_args, what: str) -> None:
+    """Train (resuming from ``resume_from_checkpoint``), save the model with its card, push when asked."""
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        trainer.create_model_card(dataset_name=script_args.dataset_name)
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    trainer.accelerator.print(f"Saved the {what} to {training_args.output_dir}")
 
 
-def grm_config_for(args: BackendArguments, model_name_or_path: str | None):
-    """The GRM settings that will be used, read without loading any weights. A server has the model; its GRM
-    settings come from a local folder when ``model_name_or_path`` names one, else they are the defaults."""
-    from ..modeling.configuration_grm import GRMConfig
-    from ..modeling.default_model import resolve_grm_config
-
-    if args.backend == "openai":
-        local = model_name_or_path and os.path.isdir(model_name_or_path)
-        return resolve_grm_config(model_name_or_path) if local else GRMConfig()
-    return resolve_grm_config(model_name_or_path)
+def print_plan(title: str, sections: dict[str, dict[str, Any]]) -> None:
+    """The resolved plan of a dry run, one ``key: value`` per line under each section."""
+    print(f"{title}: dry run (no weights loaded)")
+    for section, values in sections.items():
+        print(f"\n[{section}]")
+        width = max((len(k) for k in values), default=0)
+        for key, value in values.items():
+            print(f"  {key:<{width}}  {value}")
 
 
-def load_grm_for(
-    args: BackendArguments, model_name_or_path: str | None, meta_rm: str | None = None, max_batch_size: int = 64
-):
-    """The GRM on the engine that ``args`` choose (the embedded default model when ``model_name_or_path`` is unset,
-    except over a server, which serves its own model)."""
-    from ..modeling.default_model import default_grm_path, load_grm
-    from ..modeling.modeling_grm import GRMForPointwiseScoring
+def parse_training_args(parser, argv: list[str] | None):
+    """``parser.parse_args_and_config(argv)`` under :func:`target_hardware`. Keys of the ``--config`` file that the
+    script does not know are accelerate's (``num_processes``, ``accelerate_config``, ...): the ``trl-grm`` launcher
+    has checked them all (see :func:`trl_grm.cli.launch.split_launch_args`), so they are left to accelerate here."""
+    from ..planning.preflight import target_hardware
 
-    if args.backend == "openai":
-        model = args.served_model_name or model_name_or_path
-        if not model:
-            raise UsageError("--backend openai needs --served_model_name (or --model_name_or_path)")
-        return GRMForPointwiseScoring.from_endpoint(
-            args.base_url,
-            model,
-            config=grm_config_for(args, model_name_or_path),
-            meta_rm=meta_rm,
-            endpoint=args.endpoint,
-            tokenizer=model_name_or_path if args.endpoint == "completions" else None,
-            api_key=args.endpoint_api_key,
-            timeout=args.request_timeout,
-            max_concurrency=args.max_concurrency,
-        )
-    if args.backend == "vllm":
-        path = model_name_or_path or str(default_grm_path())
-        options = dict(
-            tensor_parallel_size=args.tensor_parallel_size,
-            gpu_memory_utilization=args.gpu_memory_utilization,
-            max_model_len=args.max_model_len,
-            dtype=args.dtype or "auto",
-            quantization=args.quantization,
-            lora_path=args.lora_path,
-        )
-        return GRMForPointwiseScoring.from_pretrained(path, backend="vllm", backend_kwargs=options, meta_rm=meta_rm)
-    kwargs: dict[str, Any] = {}
-    if args.dtype:
-        kwargs["dtype"] = args.dtype
-    if args.attn_implementation:
-        kwargs["attn_implementation"] = args.attn_implementation
-    if args.device_map:
-        kwargs["device_map"] = args.device_map
-    if args.load_in_4bit or args.load_in_8bit:
-        from trl import ModelConfig, get_quantization_config
-
-        kwargs["quantization_config"] = get_quantization_config(
-            ModelConfig(load_in_4bit=args.load_in_4bit, load_in_8bit=args.load_in_8bit)
-        )
-        kwargs.setdefault("device_map", "auto")
-    return load_grm(model_name_or_path, meta_rm=meta_rm, max_batch_size=max_batch_size, **kwargs)
+    with target_hardware():
+        return parser.parse_args_and_config(argv, fail_with_unknown_args=False)

@@ -11,13 +11,10 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from ..modeling.loading import BackendArguments, check_backend_arguments, grm_config_for, load_grm
 from .common import (
-    BackendArguments,
     UsageError,
-    check_backend_arguments,
     check_positive,
-    grm_config_for,
-    load_grm_for,
     make_command_parser,
     quiet_loading,
 )
@@ -145,7 +142,7 @@ def benchmark_sources(args: EvalArguments) -> list[tuple[str, str | None]]:
 
 def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
-    from ..modeling.default_model import check_model_source
+    from ..modeling.loading import check_model_source
     from ..modeling.modeling_grm import resolve_score_settings
 
     backend = backend or BackendArguments()
@@ -192,7 +189,8 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
         k_meta=args.k_meta,
     )
     if args.dry_run:
-        from ..scripts.checks import hardware_problems, print_plan
+        from ..planning.preflight import hardware_problems
+        from .common import print_plan
 
         if benchmarks:
             data_plan = {
@@ -219,7 +217,7 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
         )
         return 0
     quiet_loading()
-    grm = load_grm_for(backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+    grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
     if benchmarks:
         return run_benchmarks(args, grm, model_id, settings, benchmarks)

@@ -101,7 +101,8 @@ def launch(script: str, launch_args: list[str], script_args: list[str]) -> int:
 def parse_training_command(parser, argv: list[str]):
     """``(launch_args, script_argv, (script_args, training_args, model_args))`` of a training command's ``argv``:
     accelerate's options split off and checked, the script's parsed for the recipe's target hardware."""
-    from ..scripts.checks import parse_training_args, target_hardware
+    from ..planning.preflight import target_hardware
+    from .common import parse_training_args
 
     with target_hardware():
         launch_args, script_argv = split_launch_args(parser, argv)

@@ -13,16 +13,16 @@ import sys
 from .common import DEBUG_ENV, EXIT_USAGE, run_command
 
 COMMANDS = {
-    "build-rft-data": ("trl_grm.scripts.build_rft_data", "SPCT 1a: rejective sampling into fine-tuning rows"),
-    "rft": ("trl_grm.scripts.rft", "SPCT 1b: rejective fine-tuning (accelerate launch)"),
-    "grpo": ("trl_grm.scripts.grpo", "SPCT 2: rule-based online GRPO (accelerate launch)"),
-    "build-meta-data": ("trl_grm.scripts.build_meta_data", "labelled judgements of the final GRM for the Meta RM"),
-    "meta-rm": ("trl_grm.scripts.meta_rm", "train the Meta RM (accelerate launch)"),
+    "build-rft-data": ("trl_grm.cli.build_rft_data", "SPCT 1a: rejective sampling into fine-tuning rows"),
+    "rft": ("trl_grm.cli.rft", "SPCT 1b: rejective fine-tuning (accelerate launch)"),
+    "grpo": ("trl_grm.cli.grpo", "SPCT 2: rule-based online GRPO (accelerate launch)"),
+    "build-meta-data": ("trl_grm.cli.build_meta_data", "labelled judgements of the final GRM for the Meta RM"),
+    "meta-rm": ("trl_grm.cli.meta_rm", "train the Meta RM (accelerate launch)"),
     "eval": ("trl_grm.cli.eval", "greedy / Voting@k / MetaRM@k accuracy on a benchmark, with report and plot"),
     "score": ("trl_grm.cli.score", "score responses with a GRM (JSON / JSONL in, JSON / JSONL out)"),
     "serve": ("trl_grm.cli.serve", "serve a GRM over HTTP (POST /v1/score, GET /health, GET /ready)"),
-    "push": ("trl_grm.scripts.push", "upload a GRM / Meta RM folder with its model card to the Hub"),
-    "plan": ("trl_grm.scripts.plan", "memory per GPU of a recipe (offline, no weights)"),
+    "push": ("trl_grm.cli.push", "upload a GRM / Meta RM folder with its model card to the Hub"),
+    "plan": ("trl_grm.cli.plan", "memory per GPU of a recipe (offline, no weights)"),
 }
 # Launched through `accelerate launch` (options the script does not know go to accelerate), like `trl sft`.
 TRAINING_COMMANDS = ("rft", "grpo", "meta-rm")
@@ -64,7 +64,7 @@ def _launch_training(name: str, module, argv: list[str]) -> int:
     launch_args, script_argv, (script_args, training_args, model_args) = parse_training_command(parser, argv)
     if script_args.dry_run:
         return module.run(script_args, training_args, model_args, launch_args=launch_args)
-    from ..scripts.plan_stage import check_training_run
+    from .plan_stage import check_training_run
 
     check_training_run(f"trl-grm {name}", name, script_args, training_args, model_args, launch_args)
     return launch(module.__file__, launch_args, script_argv)

@@ -18,15 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..modeling.loading import BackendArguments, check_backend_arguments, grm_config_for, load_grm
 from .common import (
-    BackendArguments,
     UsageError,
-    check_backend_arguments,
     check_input_file,
     check_output_file,
     check_positive,
-    grm_config_for,
-    load_grm_for,
     make_command_parser,
     quiet_loading,
 )
@@ -234,11 +231,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
-    from ..modeling.default_model import (
-        check_model_source,
-        default_grm_digest,
-        is_default_grm,
-    )
+    from ..modeling.default_model import default_grm_digest, is_default_grm
+    from ..modeling.loading import check_model_source
     from ..modeling.modeling_grm import resolve_score_settings
     from ..protocol.inputs import to_inputs
     from ..protocol.seeding import fingerprint
@@ -282,7 +276,8 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
         }
     )
     if args.dry_run:
-        from ..scripts.checks import hardware_problems, print_plan
+        from ..planning.preflight import hardware_problems
+        from .common import print_plan
 
         print_plan(
             PROG,
@@ -313,7 +308,7 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
         if done:
             print(f"{PROG}: {args.output} holds {len(done)} result(s); resuming at input {len(done)}", file=sys.stderr)
         quiet_loading()
-        grm = load_grm_for(backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+        grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
         k = settings.num_samples
         with sample_bar(len(items) * k, initial=len(done) * k, desc="Scoring", disable=None) as bar:
             for lo in range(len(done), len(items), args.batch_size):

@@ -12,12 +12,10 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from ..modeling.loading import BackendArguments, check_backend_arguments, load_grm
 from .common import (
-    BackendArguments,
     UsageError,
-    check_backend_arguments,
     check_positive,
-    load_grm_for,
     make_command_parser,
     quiet_loading,
 )
@@ -138,9 +136,7 @@ def run(args: ServeArguments, backend: BackendArguments | None = None) -> int:
     quiet_loading()
     name = args.model_name_or_path or "embedded default GRM"
     app = create_app(
-        lambda: load_grm_for(
-            backend, args.model_name_or_path, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size
-        ),
+        lambda: load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size),
         settings,
         model_name=name,
     )

@@ -148,14 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..data.synthetic import SyntheticTasks
     from ..modeling.configuration_grm import GRMConfig
-    from ..modeling.default_model import default_model_path, load_grm, load_grm_with_adapter
+    from ..modeling.default_model import default_model_path
+    from ..modeling.loading import load_grm
 
     args = make_parser().parse_args(argv)
     started = time.time()
-    if args.model and os.path.exists(os.path.join(args.model, "adapter_config.json")):
-        grm = load_grm_with_adapter(args.base or default_model_path(), args.model)
-    else:
-        grm = load_grm(args.model)
+    adapter = args.model and os.path.exists(os.path.join(args.model, "adapter_config.json"))
+    grm = load_grm(args.model, base_model=args.base or (str(default_model_path()) if adapter else None))
     if args.grm_config:
         grm.config = GRMConfig.from_pretrained(args.grm_config)
     meta = None

@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -258,6 +257,8 @@ def default_grm_path(cache_dir: str | os.PathLike | None = None) -> Path:
     logger.warning("First use: merging the default GRM's LoRA adapter into %s (once)", model_dir)
 
     def merge(tmp_dir: Path) -> dict:
+        from .adapters import load_grm_with_adapter
+
         load_grm_with_adapter(base, DEFAULT_ADAPTER_DIR).save_pretrained(tmp_dir)
         return {"base": str(base), "adapter_digest": digest}
 
@@ -265,11 +266,13 @@ def default_grm_path(cache_dir: str | os.PathLike | None = None) -> Path:
     return model_dir
 
 
-def load_default_grm(cache_dir: str | os.PathLike | None = None, **kwargs):
-    """The embedded default GRM (see :func:`default_grm_path`), as a :class:`GRMForPointwiseScoring`."""
-    from .modeling_grm import GRMForPointwiseScoring
+def default_grm_config():
+    """The embedded default GRM's settings (the shipped adapter's ``grm_config.json``, else the demonstration's)."""
+    from .configuration_grm import GRMConfig
 
-    return GRMForPointwiseScoring.from_pretrained(default_grm_path(cache_dir), **kwargs)
+    if (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
+        return GRMConfig.from_pretrained(str(DEFAULT_ADAPTER_DIR))
+    return GRMConfig(**DEMO_SETTINGS)
 
 
 def is_default_grm(model_name_or_path: str | os.PathLike | None) -> bool:
@@ -278,98 +281,6 @@ def is_default_grm(model_name_or_path: str | os.PathLike | None) -> bool:
         return True
     path = Path(model_name_or_path).expanduser()
     return path.name.startswith((f"{DEFAULT_GRM_NAME}-", DEFAULT_MODEL_NAME)) and (path / _MARKER).exists()
-
-
-def load_grm(model_name_or_path: str | os.PathLike | None = None, **kwargs):
-    """``GRMForPointwiseScoring.from_pretrained(model_name_or_path)``, or the embedded default GRM when ``None``.
-
-    A path that does not exist and is not a Hub model fails at once with a clear message (see
-    :func:`check_model_source`)."""
-    from .modeling_grm import GRMForPointwiseScoring
-
-    if model_name_or_path:
-        check_model_source(model_name_or_path)
-        return GRMForPointwiseScoring.from_pretrained(model_name_or_path, **kwargs)
-    return load_default_grm(**kwargs)
-
-
-def resolve_grm_config(model_name_or_path: str | os.PathLike | None = None):
-    """The GRM settings of a model without loading its weights (the embedded default's when ``None``)."""
-    from .configuration_grm import GRMConfig
-    from .modeling_grm import load_grm_config
-
-    if not model_name_or_path:
-        if (DEFAULT_ADAPTER_DIR / "adapter_config.json").exists():
-            return GRMConfig.from_pretrained(str(DEFAULT_ADAPTER_DIR))
-        return GRMConfig(**DEMO_SETTINGS)
-    check_model_source(model_name_or_path)
-    return load_grm_config(model_name_or_path)
-
-
-def check_model_source(name: str | os.PathLike, what: str = "model") -> None:
-    """Fail fast and clearly when ``name`` is neither a local directory nor a Hub model.
-
-    A local-looking path that does not exist is reported at once. A Hub id is looked up in the local cache when
-    ``HF_HUB_OFFLINE`` is set, else asked of the Hub once (no retries): a mistyped id is "no such directory or Hub
-    model", an unreachable Hub says so and points at ``HF_HUB_OFFLINE``.
-    """
-    from huggingface_hub import constants, model_info, try_to_load_from_cache
-    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
-    from huggingface_hub.utils import validate_repo_id
-
-    name = str(name)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return
-    if path.exists():
-        raise NotADirectoryError(f"{what} {name!r} is a file; give a model directory or a Hub model id")
-    missing = f"no such directory or Hub model: {name}"
-    try:
-        validate_repo_id(name)
-    except HFValidationError:
-        raise FileNotFoundError(missing) from None
-    if name.startswith((".", "~")) or name.endswith("/"):
-        raise FileNotFoundError(missing)
-    if constants.HF_HUB_OFFLINE:
-        cached = try_to_load_from_cache(name, "config.json")
-        if not isinstance(cached, str):
-            raise FileNotFoundError(
-                f"{missing} (HF_HUB_OFFLINE is set and the local Hub cache does not hold it; unset HF_HUB_OFFLINE "
-                "to download it)"
-            )
-        return
-    try:
-        model_info(name, timeout=10)
-    except GatedRepoError:
-        return  # exists; from_pretrained reports the access problem with its own message
-    except RepositoryNotFoundError:
-        raise FileNotFoundError(missing) from None
-    except Exception as err:  # network errors of whatever HTTP client huggingface_hub uses
-        if isinstance(try_to_load_from_cache(name, "config.json"), str):
-            return  # the Hub is unreachable but the cache holds it: loading works offline
-        raise ConnectionError(
-            f"{name} is not a local directory and the Hugging Face Hub could not be reached to look it up "
-            f"({type(err).__name__}: {err}); check the name, or set HF_HUB_OFFLINE=1 to use only local files"
-        ) from None
-
-
-def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLike, **kwargs):
-    """A GRM from a base checkpoint plus a LoRA adapter directory (merged), with the adapter's ``grm_config.json``.
-
-    The base is given explicitly: an adapter's recorded ``base_model_name_or_path`` may be a path on another machine.
-    """
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from .configuration_grm import GRMConfig
-    from .modeling_grm import GRMForPointwiseScoring
-
-    model = AutoModelForCausalLM.from_pretrained(base)
-    with warnings.catch_warnings():  # PEFT calls a transformers method that transformers 5 marks as deprecated
-        warnings.simplefilter("ignore", FutureWarning)
-        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    config = GRMConfig.from_pretrained(str(adapter_dir))
-    return GRMForPointwiseScoring(model, AutoTokenizer.from_pretrained(base), config, **kwargs)
 
 
 MINILM_NAME = "all-MiniLM-L6-v2"

@@ -249,7 +249,7 @@ class GRMForPointwiseScoring:
         folder and upload it as one commit (or pull request); returns its URL."""
         import tempfile
 
-        from ..hub import push_folder, write_card
+        from .hub import push_folder, write_card
 
         with tempfile.TemporaryDirectory() as tmp:
             self.save_pretrained(tmp)

@@ -152,17 +152,19 @@ class GRMReward:
     def grm(self):
         """The in-process GRM, loaded on first use."""
         if self._grm is None:
-            from ..modeling.default_model import load_grm
+            from ..modeling.loading import BackendArguments, load_grm
 
-            kwargs: dict[str, Any] = {"meta_rm": self.config.meta_rm}
-            if self.config.backend == "vllm":
-                kwargs["backend"] = "vllm"
-            else:
-                kwargs["max_batch_size"] = self.config.max_batch_size
-                device = _process_device()
-                if device is not None:
-                    kwargs["device_map"] = {"": device}
-            self._grm = load_grm(self.config.model, **kwargs)
+            kwargs: dict[str, Any] = {}
+            device = _process_device() if self.config.backend == "transformers" else None
+            if device is not None:
+                kwargs["device_map"] = {"": device}
+            self._grm = load_grm(
+                self.config.model,
+                BackendArguments(backend=self.config.backend),
+                meta_rm=self.config.meta_rm,
+                max_batch_size=self.config.max_batch_size,
+                **kwargs,
+            )
         return self._grm
 
     def _score_params(self, seed: int) -> dict[str, Any]:

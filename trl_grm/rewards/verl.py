@@ -32,20 +32,21 @@ _LOCK = threading.Lock()
 
 def _grm_for(address: str, model: str, config: GRMRewardConfig):
     from ..modeling.configuration_grm import GRMConfig
-    from ..modeling.modeling_grm import GRMForPointwiseScoring
+    from ..modeling.loading import BackendArguments, load_grm
 
     base_url = address if address.startswith(("http://", "https://")) else f"http://{address}"
     key = (base_url, model)
     with _LOCK:
         if key not in _GRMS:
-            _GRMS[key] = GRMForPointwiseScoring.from_endpoint(
-                base_url.rstrip("/") + "/v1",
-                model,
-                config=GRMConfig.from_model(model),
-                api_key=config.api_key or os.environ.get("TRL_GRM_API_KEY") or "EMPTY",
-                timeout=config.timeout,
+            engine = BackendArguments(
+                backend="openai",
+                base_url=base_url.rstrip("/") + "/v1",
+                served_model_name=model,
+                endpoint_api_key=config.api_key or os.environ.get("TRL_GRM_API_KEY") or "EMPTY",
+                request_timeout=config.timeout,
                 max_retries=config.max_retries,
             )
+            _GRMS[key] = load_grm(None, engine, config=GRMConfig.from_model(model))
         return _GRMS[key]
 
 

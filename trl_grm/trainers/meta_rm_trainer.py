@@ -16,9 +16,9 @@ from trl.trainer.utils import pad
 
 from ..data.meta import downsample, positive_weight
 from ..evaluation.metrics import roc_auc
-from ..hub import GRMModelCardMixin
 from ..modeling.meta_rm import encode_meta_inputs, meta_max_length
 from .meta_rm_config import MetaRMConfig
+from .model_card import GRMModelCardMixin
 
 logger = logging.getLogger(__name__)
 

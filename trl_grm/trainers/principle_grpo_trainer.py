@@ -14,12 +14,12 @@ from trl import GRPOTrainer
 
 from ..data.formats import load_preference_data
 from ..data.rejective import REPORT_FILE
-from ..hub import GRMModelCardMixin
 from ..modeling.configuration_grm import GRMConfig
 from ..protocol.judging import item_messages, item_score_range
 from ..protocol.parsing import parse_output
 from ..protocol.rules import is_correct, rule_reward
 from ..protocol.voting import make_orders
+from .model_card import GRMModelCardMixin
 from .principle_grpo_config import PrincipleGRPOConfig
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from trl.trainer.utils import create_model_from_path
 
 from ..data.formats import load_preference_data
 from ..data.rejective import RejectiveSampler, RejectiveSamplingReport
-from ..hub import GRMModelCardMixin
 from ..modeling.configuration_grm import GRMConfig
 from ..modeling.modeling_grm import GRMForPointwiseScoring
+from .model_card import GRMModelCardMixin
 from .rejective_sft_config import RejectiveSFTConfig
 
 logger = logging.getLogger(__name__)
@@ -86,12 +86,13 @@ class RejectiveSFTTrainer(GRMModelCardMixin, SFTTrainer):
         )
 
     def _make_sampler(self, args: RejectiveSFTConfig, model: PreTrainedModel, tokenizer) -> Any:
+        from ..modeling.loading import BackendArguments, load_grm
+
         if args.sampler_base_url:
-            return GRMForPointwiseScoring.from_endpoint(
-                args.sampler_base_url, args.sampler_model, config=self.grm_config
-            )
+            engine = BackendArguments(backend="openai", base_url=args.sampler_base_url)
+            return load_grm(args.sampler_model, engine, config=self.grm_config)
         if args.sampler_model_name_or_path:
-            return GRMForPointwiseScoring.from_pretrained(args.sampler_model_name_or_path, config=self.grm_config)
+            return load_grm(args.sampler_model_name_or_path, config=self.grm_config)
         return GRMForPointwiseScoring(model, tokenizer, self.grm_config)
 
     def _build(self, args: RejectiveSFTConfig, data: Any, sampler: Any) -> Dataset:

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: PushArguments) -> int:
-    from trl_grm.hub import CARD_FILE, is_grm_folder, push_folder, write_card
+    from trl_grm.modeling.hub import CARD_FILE, is_grm_folder, push_folder, write_card
 
     if not args.model_dir or not args.repo_id:
         raise UsageError("Give --model_dir (the folder to upload) and --repo_id (e.g. your-name/my-grm)")
@@ -73,7 +73,7 @@ def run(args: PushArguments) -> int:
     if args.dry_run:
         from huggingface_hub.utils import filter_repo_objects
 
-        from trl_grm.hub import UPLOAD_IGNORE
+        from trl_grm.modeling.hub import UPLOAD_IGNORE
 
         names = sorted(str(p.relative_to(args.model_dir)) for p in Path(args.model_dir).rglob("*") if p.is_file())
         kept = list(filter_repo_objects(names, ignore_patterns=UPLOAD_IGNORE))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import sys
 
-from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, stage_rows, train_and_save, training_model
+from trl_grm.cli.common import GRMScriptArguments, make_command_parser, run_command, train_and_save
+from trl_grm.data.sources import stage_rows
+from trl_grm.trainers.model_init import training_model
 
 PROG = "trl-grm rft"
 
@@ -30,7 +31,7 @@ def make_parser(prog: str = PROG):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trl_grm.scripts.checks import parse_training_args
+    from trl_grm.cli.common import parse_training_args
 
     script_args, training_args, model_args = parse_training_args(make_parser(), argv)
     return run(script_args, training_args, model_args)
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
     from trl_grm.cli.common import UsageError
-    from trl_grm.scripts.plan_stage import check_training_run
+    from trl_grm.cli.plan_stage import check_training_run
 
     if not model_args.model_name_or_path:
         raise UsageError("Give --model_name_or_path: the model to fine-tune")
@@ -57,7 +58,7 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
     if script_args.max_examples is not None:
         rows = rows[: script_args.max_examples]
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    model, peft_config = training_model(training_args, model_args, script_args)
+    model, peft_config = training_model(training_args, model_args, script_args.base_model)
     trainer = RejectiveSFTTrainer(
         model,
         args=training_args,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, model_init_kwargs, stage_rows, train_and_save
+from trl_grm.cli.common import GRMScriptArguments, make_command_parser, run_command, train_and_save
+from trl_grm.data.sources import stage_rows
+from trl_grm.trainers.model_init import model_init_kwargs
 
 PROG = "trl-grm meta-rm"
 
@@ -29,7 +30,7 @@ def make_parser(prog: str = PROG):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trl_grm.scripts.checks import parse_training_args
+    from trl_grm.cli.common import parse_training_args
 
     script_args, training_args, model_args = parse_training_args(make_parser(), argv)
     return run(script_args, training_args, model_args)
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
     from trl_grm.cli.common import UsageError
-    from trl_grm.scripts.plan_stage import check_training_run
+    from trl_grm.cli.plan_stage import check_training_run
 
     if not model_args.model_name_or_path:
         raise UsageError("Give --model_name_or_path: the base model of the Meta RM (a sequence classifier is built)")

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STAGES_FILE = "spct_stages.json"
 CARD_FILE = "README.md"
 PAPER = {
@@ -70,7 +70,7 @@ def grm_card(
     """The model card of the GRM saved in ``folder`` (its ``grm_config.json`` and recorded stages)."""
     from huggingface_hub import ModelCard
 
-    from .modeling.configuration_grm import GRMConfig
+    from .configuration_grm import GRMConfig
 
     config = GRMConfig.from_model(folder)
     name = repo_id or Path(folder).resolve().name
@@ -170,40 +170,3 @@ def push_folder(
         ignore_patterns=UPLOAD_IGNORE,
     )
     return str(getattr(info, "pr_url", None) or info)
-
-
-class GRMModelCardMixin:
-    """For the SPCT trainers: ``create_model_card`` writes the GRM (or Meta RM) card from trl-grm's templates, and
-    the stage is recorded with the saved model (``spct_stages.json``)."""
-
-    _spct_stage: str = ""
-
-    def _stage_settings(self) -> dict[str, Any]:
-        args = self.args
-        processes = getattr(self.accelerator, "num_processes", 1)
-        batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * processes
-        settings: dict[str, Any] = {"lr": args.learning_rate, "batch": batch}
-        settings["steps"] = args.max_steps if args.max_steps > 0 else f"{args.num_train_epochs} epochs"
-        for key in ("beta", "num_generations", "num_rft_samples"):
-            if hasattr(args, key):
-                settings[{"num_generations": "G", "num_rft_samples": "N_RFT"}.get(key, key)] = getattr(args, key)
-        return settings
-
-    def record_spct_stage(self, output_dir: str | None = None) -> None:
-        base = getattr(self.model, "name_or_path", None) or getattr(self.model.config, "_name_or_path", None)
-        record_stage(output_dir or self.args.output_dir, base, self._spct_stage, self._stage_settings())
-
-    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
-        if not self.is_world_process_zero():
-            return
-        base = getattr(self.model.config, "_name_or_path", None)
-        if base and os.path.isdir(base):  # a local earlier stage: name what it was made from, if known
-            base = None
-        tags = [tags] if isinstance(tags, str) else list(tags or [])
-        write_card(
-            self.args.output_dir,
-            repo_id=self.hub_model_id or model_name,
-            base_model=base,
-            dataset_name=dataset_name,
-            tags=tags + list(getattr(self, "_tag_names", [])),
-        )

@@ -15,17 +15,16 @@ import sys
 from dataclasses import dataclass, field
 
 from trl_grm.cli.common import (
-    BackendArguments,
+    GRMScriptArguments,
     UsageError,
-    check_backend_arguments,
-    load_grm_for,
     make_command_parser,
     quiet_loading,
     run_command,
 )
-from trl_grm.scripts.checks import check_hardware
-from trl_grm.scripts.plan_stage import examples_or_reason, sampling_plan
-from trl_grm.scripts.utils import GRMScriptArguments, write_rows
+from trl_grm.cli.plan_stage import examples_or_reason, sampling_plan
+from trl_grm.data.sources import write_rows
+from trl_grm.modeling.loading import BackendArguments, check_backend_arguments, load_grm
+from trl_grm.planning.preflight import check_hardware
 
 PROG = "trl-grm build-rft-data"
 
@@ -131,7 +130,7 @@ def _read_config(path: str | None, flag: str):
 
 
 def _check_teacher(config: BuildRFTDataConfig, script_args: GRMScriptArguments) -> None:
-    from trl_grm.scripts.utils import SYNTHETIC
+    from trl_grm.data.sources import SYNTHETIC
 
     if config.teacher != SYNTHETIC:
         raise UsageError(f"--teacher: the only code-written teacher is '{SYNTHETIC}', got {config.teacher!r}")
@@ -148,7 +147,7 @@ def _check_teacher(config: BuildRFTDataConfig, script_args: GRMScriptArguments) 
 def _teacher(config: BuildRFTDataConfig, student):
     """The code-written teacher, parsing with the student's settings (the default GRM's when unset)."""
     from trl_grm.data.teacher import SyntheticTeacher
-    from trl_grm.modeling.default_model import resolve_grm_config
+    from trl_grm.modeling.loading import resolve_grm_config
 
     return SyntheticTeacher(
         student or resolve_grm_config(None),
@@ -160,9 +159,9 @@ def _teacher(config: BuildRFTDataConfig, student):
 
 
 def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: BackendArguments) -> int:
-    from trl_grm.cli.common import grm_config_for
     from trl_grm.data.rejective import RejectiveSampler
     from trl_grm.evaluation.cache import fingerprint
+    from trl_grm.modeling.loading import grm_config_for
 
     if not config.output_dir:
         raise UsageError("Give --output_dir: samples, rows and the report are written there")
@@ -189,7 +188,7 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
     else:
         check_hardware(backend=backend.backend)
         quiet_loading()
-        sampler = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)
+        sampler = load_grm(config.model_name_or_path, backend, max_batch_size=config.max_batch_size)
         if sampler_config is not None:
             sampler.config = sampler_config
         elif config.model_name_or_path is None or backend.backend == "openai":

@@ -6,17 +6,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..cli.common import UsageError
-from .checks import (
+from ..planning.preflight import (
     build_on_meta,
     check_hardware,
     check_lora_targets,
     hardware_problems,
     model_facts,
     model_specific_problems,
-    print_plan,
     resolve_model_config,
 )
+from .common import UsageError, print_plan
 
 STAGE_KIND = {"rft": "sft", "grpo": "grpo", "meta-rm": "reward"}
 
@@ -27,7 +26,7 @@ def accelerate_config_of(launch_args: list[str] | None) -> tuple[dict[str, Any] 
     launch_args = launch_args or []
     for flag in ("--config_file", "--accelerate_config"):
         if flag in launch_args:
-            from ..cli.launch import resolve_accelerate_config
+            from .launch import resolve_accelerate_config
 
             path = resolve_accelerate_config(launch_args[launch_args.index(flag) + 1])
             with open(path) as f:
@@ -56,12 +55,15 @@ def check_training_run(
     prog: str, stage: str, script_args, training_args, model_args, launch_args: list[str] | None = None
 ) -> bool:
     """Check a training run; with ``--dry_run`` print its plan and return ``True`` (the caller stops there)."""
-    from ..planning import TrainSetup, sharding_of, train_memory
-    from .utils import adapter_config, config_source, resolve_resume
+    from ..modeling.adapters import adapter_config, config_source
+    from ..planning.memory import TrainSetup, sharding_of, train_memory
+    from ..trainers.model_init import resolve_resume
 
     args = training_args
     args.resume_from_checkpoint = resolve_resume(args.resume_from_checkpoint, args.output_dir)
-    config = resolve_model_config(config_source(model_args.model_name_or_path, script_args), model_args.model_revision)
+    config = resolve_model_config(
+        config_source(model_args.model_name_or_path, script_args.base_model), model_args.model_revision
+    )
     kind = "sequence_classification" if stage == "meta-rm" else "causal_lm"
     model = build_on_meta(config, kind)
     facts = model_facts(model)
@@ -161,7 +163,7 @@ def check_training_run(
 
 def examples_or_reason(script_args, seed: int) -> tuple[list | None, str]:
     """The stage's examples, or (for a dry run) why they cannot be read yet."""
-    from .utils import load_examples
+    from ..data.sources import load_examples
 
     try:
         examples = load_examples(script_args, seed=seed)
@@ -182,7 +184,7 @@ def sampling_plan(
     seq_tokens: int,
 ) -> int:
     """Print the plan of a sampling stage (the sampler model, the judgements, memory per GPU of a vLLM engine)."""
-    from ..planning import sampling_memory
+    from ..planning.memory import sampling_memory
 
     sections: dict[str, dict[str, Any]] = {
         "data": {"source": data},
@@ -194,9 +196,9 @@ def sampling_plan(
         "sampling": sampling,
     }
     if model_name_or_path and backend.backend != "openai":
-        from .utils import config_source
+        from ..modeling.adapters import config_source
 
-        config = resolve_model_config(config_source(model_name_or_path, script_args))
+        config = resolve_model_config(config_source(model_name_or_path, script_args.base_model))
         limit = getattr(config, "max_position_embeddings", None)
         if backend.max_model_len and limit and backend.max_model_len > limit:
             raise UsageError(f"max_model_len: {backend.max_model_len} exceeds the model's context of {limit}")

@@ -16,11 +16,11 @@ from trl_grm.cli.common import EXIT_USAGE, UsageError, run_command
 
 PROG = "trl-grm plan"
 STAGES = {
-    "build_rft_data": "trl_grm.scripts.build_rft_data",
-    "rft": "trl_grm.scripts.rft",
-    "grpo": "trl_grm.scripts.grpo",
-    "build_meta_data": "trl_grm.scripts.build_meta_data",
-    "meta_rm": "trl_grm.scripts.meta_rm",
+    "build_rft_data": "trl_grm.cli.build_rft_data",
+    "rft": "trl_grm.cli.rft",
+    "grpo": "trl_grm.cli.grpo",
+    "build_meta_data": "trl_grm.cli.build_meta_data",
+    "meta_rm": "trl_grm.cli.meta_rm",
 }
 TRAINING = ("rft", "grpo", "meta_rm")
 

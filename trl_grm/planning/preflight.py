@@ -7,13 +7,11 @@ import contextlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..cli.common import UsageError
+from ..utils.errors import UsageError
+from ..utils.resources import shipped_dir
 
-RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
-MODEL_CONFIGS_DIR = RECIPES_DIR / "model_configs"
 # Hub ids whose config ships with the recipes (so --dry_run and `trl-grm plan` work offline).
 SHIPPED_MODEL_CONFIGS = {
     "deepseek-ai/DeepSeek-V2-Lite": "deepseek-v2-lite",
@@ -38,14 +36,21 @@ def resolve_model_config(name: str, revision: str | None = None):
             raise FileNotFoundError(f"--model_name_or_path: {name} has no config.json")
         return AutoConfig.from_pretrained(name)
     shipped = SHIPPED_MODEL_CONFIGS.get(name)
-    if shipped and (MODEL_CONFIGS_DIR / shipped / "config.json").exists():
-        return AutoConfig.from_pretrained(str(MODEL_CONFIGS_DIR / shipped))
+    if shipped:
+        folder = shipped_dir() / "model_configs" / shipped
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(
+                f"--model_name_or_path {name!r}: its config ships with trl-grm but {folder / 'config.json'} is "
+                "missing from this installation; reinstall trl-grm"
+            )
+        return AutoConfig.from_pretrained(str(folder))
     try:
         return AutoConfig.from_pretrained(name, revision=revision)
     except (OSError, ValueError) as err:
         raise UsageError(
             f"--model_name_or_path {name!r}: no local folder, no shipped config and the Hub did not answer "
-            f"({str(err).splitlines()[0]}); shipped offline: {', '.join(sorted(SHIPPED_MODEL_CONFIGS))}"
+            f"({str(err).splitlines()[0]}); configs shipped for offline use: "
+            f"{', '.join(sorted(SHIPPED_MODEL_CONFIGS))}"
         ) from None
 
 
@@ -190,16 +195,6 @@ def model_specific_problems(facts: ModelFacts, model_args) -> list[str]:
     return problems
 
 
-def print_plan(title: str, sections: dict[str, dict[str, Any]]) -> None:
-    """The resolved plan of a dry run, one ``key: value`` per line under each section."""
-    print(f"{title}: dry run (no weights loaded)")
-    for section, values in sections.items():
-        print(f"\n[{section}]")
-        width = max((len(k) for k in values), default=0)
-        for key, value in values.items():
-            print(f"  {key:<{width}}  {value}")
-
-
 @contextlib.contextmanager
 def target_hardware():
     """Build training configs as on the recipe's target hardware: transformers refuses ``bf16=True`` while parsing
@@ -213,11 +208,3 @@ def target_hardware():
         yield
     finally:
         training_args.is_torch_bf16_gpu_available = saved
-
-
-def parse_training_args(parser, argv: list[str] | None):
-    """``parser.parse_args_and_config(argv)`` under :func:`target_hardware`. Keys of the ``--config`` file that the
-    script does not know are accelerate's (``num_processes``, ``accelerate_config``, ...): the ``trl-grm`` launcher
-    has checked them all (see :func:`trl_grm.cli.launch.split_launch_args`), so they are left to accelerate here."""
-    with target_hardware():
-        return parser.parse_args_and_config(argv, fail_with_unknown_args=False)

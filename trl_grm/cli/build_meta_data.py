@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trl_grm.cli.common import (
-    BackendArguments,
+    GRMScriptArguments,
     UsageError,
-    check_backend_arguments,
-    load_grm_for,
     make_command_parser,
     quiet_loading,
     run_command,
 )
-from trl_grm.scripts.checks import check_hardware
-from trl_grm.scripts.plan_stage import examples_or_reason, sampling_plan
-from trl_grm.scripts.utils import GRMScriptArguments, write_rows
+from trl_grm.cli.plan_stage import examples_or_reason, sampling_plan
+from trl_grm.data.sources import write_rows
+from trl_grm.modeling.loading import BackendArguments, check_backend_arguments, load_grm
+from trl_grm.planning.preflight import check_hardware
 
 PROG = "trl-grm build-meta-data"
 
@@ -105,7 +104,7 @@ def run(script_args: GRMScriptArguments, config: BuildMetaDataConfig, backend: B
         return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, seq_tokens)
     check_hardware(backend=backend.backend)
     quiet_loading()
-    grm = load_grm_for(backend, config.model_name_or_path, max_batch_size=config.max_batch_size)
+    grm = load_grm(config.model_name_or_path, backend, max_batch_size=config.max_batch_size)
     fresh = sample_meta_records(
         grm,
         examples,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from trl_grm.cli.common import make_command_parser, run_command
-from trl_grm.scripts.utils import GRMScriptArguments, train_and_save
+from trl_grm.cli.common import GRMScriptArguments, make_command_parser, run_command, train_and_save
 
 PROG = "trl-grm grpo"
 
@@ -30,7 +29,7 @@ def make_parser(prog: str = PROG):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trl_grm.scripts.checks import parse_training_args
+    from trl_grm.cli.common import parse_training_args
 
     script_args, training_args, model_args = parse_training_args(make_parser(), argv)
     return run(script_args, training_args, model_args)
@@ -38,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
     from trl_grm.cli.common import UsageError
-    from trl_grm.scripts.plan_stage import check_training_run
-    from trl_grm.scripts.utils import data_source, training_model
+    from trl_grm.cli.plan_stage import check_training_run
+    from trl_grm.data.sources import data_source
+    from trl_grm.trainers.model_init import training_model
 
     if not model_args.model_name_or_path:
         raise UsageError("Give --model_name_or_path: the GRM to train (e.g. the output_dir of trl-grm rft)")
@@ -50,7 +50,7 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
 
     if script_args.max_examples is not None and not isinstance(source, str):
         source = source.select(range(min(script_args.max_examples, len(source))))
-    model, peft_config = training_model(training_args, model_args, script_args)
+    model, peft_config = training_model(training_args, model_args, script_args.base_model)
     trainer = PrincipleGRPOTrainer(
         model,
         args=training_args,
