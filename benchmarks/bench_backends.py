@@ -71,13 +71,12 @@ def make_inputs(num_inputs: int, n: int) -> list[dict]:
 def rendered_rows(grm, inputs: list[dict], k: int) -> list[str]:
     """The prompt text of every sample ``grm.score(inputs, num_samples=k, seed=0)`` draws, in its order."""
     from trl_grm.protocol.inputs import to_inputs
-    from trl_grm.protocol.seeding import derive_rng
-    from trl_grm.protocol.voting import make_orders
+    from trl_grm.protocol.planner import plan_orders
 
     items, _ = to_inputs(inputs)
     rows = []
     for item in items:
-        orders = make_orders(len(item.responses), k, "random", derive_rng(0, item.fingerprint, "orders"))
+        orders = plan_orders(item.fingerprint, len(item.responses), k, "random", seed=0)
         rows += [grm.render_prompt(item, order) for order in orders]
     return rows
 

@@ -1,5 +1,5 @@
-"""Does the memory planner (trl_grm/planning/memory.py) match real training runs? Peak memory of a few real optimizer steps on
-this CPU against the plan for the same setup.
+"""Does the memory planner (trl_grm/planning/memory.py) match real training runs? Peak memory of a few real optimizer
+steps on this CPU against the plan for the same setup.
 
 Each run is a fresh process: its peak resident memory after the imports is the baseline; the run loads the model
 (fp32), trains ``--steps`` steps of rejective fine-tuning (TRL SFT) on rows of exactly ``--seq_len`` tokens, and the

@@ -43,8 +43,7 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 from trl_grm.modeling.configuration_grm import GRMConfig  # noqa: E402
 from trl_grm.modeling.modeling_grm import GRMForPointwiseScoring, load_grm_config  # noqa: E402
 from trl_grm.protocol.inputs import to_inputs  # noqa: E402
-from trl_grm.protocol.seeding import derive_rng  # noqa: E402
-from trl_grm.protocol.voting import make_orders  # noqa: E402
+from trl_grm.protocol.planner import plan_orders  # noqa: E402
 from trl_grm.testing import TINY_TEMPLATE, build_tiny_model  # noqa: E402
 
 METHODS = ("ours", "raw", "naive")
@@ -158,11 +157,11 @@ class Run:
 
 
 def rows_and_prompts(grm, items, k, strategy, seed):
-    """The exact (b, s, prompt text) rows that ``grm.score`` builds: same orders (make_orders + derive_rng), same
+    """The exact (b, s, prompt text) rows that ``grm.score`` builds: same orders (the one planner), same
     render_prompt."""
     rows = []
     for b, item in enumerate(items):
-        orders = make_orders(len(item.responses), k, strategy, derive_rng(seed, item.fingerprint, "orders"))
+        orders = plan_orders(item.fingerprint, len(item.responses), k, strategy, seed)
         cache = {}
         for s, order in enumerate(orders):
             key = tuple(order)

@@ -111,7 +111,7 @@ def test_hinted_sampling(tmp_path):
     rows, report = RejectiveSampler(sampler, num_samples=3, hinted_fraction=0.5, seed=1).build(
         examples, tmp_path, progress=False
     )
-    hinted = [is_hinted(i, 0.5, 1) for i in range(40)]
+    hinted = [is_hinted(ex.fingerprint, 0.5, 1) for ex in examples]
     assert 10 < sum(hinted) < 30 and report.hinted_examples == sum(hinted)
     # Hinted: one sample with the hint, kept when correct. Unhinted hint-only examples are always wrong.
     assert report.kept_samples == sum(hinted) and report.rejected_easy == 0
@@ -231,7 +231,7 @@ def test_hinted_samples_that_quote_the_hint_are_rejected(tmp_path):
     rows, report = RejectiveSampler(QuotingSampler(), num_samples=3, hinted_fraction=0.5, seed=2).build(
         examples, tmp_path, progress=False
     )
-    hinted = sum(is_hinted(i, 0.5, 2) for i in range(30))
+    hinted = sum(is_hinted(ex.fingerprint, 0.5, 2) for ex in examples)
     assert 0 < hinted < 30 and report.rejected_hint_quoted == hinted
     assert not any(r["hinted"] for r in rows)
     assert not any("best one" in r["completion"][0]["content"] for r in rows)

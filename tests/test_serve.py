@@ -52,7 +52,7 @@ class Served:
 
     @property
     def batcher(self):
-        return self.app.state.grm_state["batcher"]
+        return self.app.state.service.batcher
 
     def close(self) -> None:
         self.server.should_exit = True

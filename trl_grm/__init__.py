@@ -13,6 +13,7 @@ from .modeling.modeling_grm import GRMForPointwiseScoring, GRMResult
 from .pipelines.pointwise_reward import PointwiseRewardPipeline
 from .protocol.inputs import GRMInput
 from .protocol.judging import GRMSample
+from .protocol.parameters import ScoringParameters
 from .protocol.parsing import ParsedOutput, ParseStatus, parse_output
 from .protocol.rules import is_correct, rule_reward
 from .protocol.template import GRMTemplate, build_messages
@@ -76,6 +77,7 @@ __all__ = [
     "PrincipleGRPOTrainer",
     "RejectiveSFTConfig",
     "RejectiveSFTTrainer",
+    "ScoringParameters",
     "build_messages",
     "is_correct",
     "make_orders",

@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(script_args: GRMScriptArguments, config: BuildMetaDataConfig, backend: BackendArguments) -> int:
+    from trl_grm.data.formats import examples_fingerprint
     from trl_grm.data.meta import BALANCE_MODES, build_meta_dataset, sample_meta_records
     from trl_grm.data.sampling import read_samples
-    from trl_grm.evaluation.cache import fingerprint
 
     if not config.output_dir:
         raise UsageError("Give --output_dir: samples, rows and the report are written there")
@@ -84,7 +84,7 @@ def run(script_args: GRMScriptArguments, config: BuildMetaDataConfig, backend: B
             raise FileNotFoundError(f"--rft_data_dir: {config.rft_data_dir} is not a build-rft-data output_dir")
         with open(stage_file) as f:
             stage = json.load(f)
-        if stage["data"] != fingerprint(examples):
+        if stage["data"] != examples_fingerprint(examples):
             raise UsageError(
                 f"--rft_data_dir: {config.rft_data_dir} was sampled from other data than --dataset_name "
                 f"{script_args.dataset_name}; give the same dataset arguments as build-rft-data"

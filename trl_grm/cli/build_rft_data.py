@@ -159,8 +159,8 @@ def _teacher(config: BuildRFTDataConfig, student):
 
 
 def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: BackendArguments) -> int:
+    from trl_grm.data.formats import examples_fingerprint
     from trl_grm.data.rejective import RejectiveSampler
-    from trl_grm.evaluation.cache import fingerprint
     from trl_grm.modeling.loading import grm_config_for
 
     if not config.output_dir:
@@ -211,7 +211,9 @@ def run(script_args: GRMScriptArguments, config: BuildRFTDataConfig, backend: Ba
     path = write_rows(config.output_dir, rows)
     (student or sampler.config).save_pretrained(config.output_dir)
     with open(os.path.join(config.output_dir, "stage.json"), "w") as f:
-        json.dump({"stage": "build-rft-data", "data": fingerprint(examples), "examples": len(examples)}, f, indent=2)
+        json.dump(
+            {"stage": "build-rft-data", "data": examples_fingerprint(examples), "examples": len(examples)}, f, indent=2
+        )
     print(json.dumps(report.as_dict(), default=str))
     if not rows and report.kept_samples:
         raise UsageError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..modeling.loading import BackendArguments, check_backend_arguments, grm_config_for, load_grm
 from .common import (
@@ -141,17 +142,49 @@ def benchmark_sources(args: EvalArguments) -> list[tuple[str, str | None]]:
 
 
 def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
-    from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, EvalSettings, evaluate, load_eval_data
+    from ..evaluation.harness import REPORT_JSON, REPORT_MD, REPORT_PNG, evaluate
     from ..modeling.loading import check_model_source
-    from ..modeling.modeling_grm import resolve_score_settings
+    from ..protocol.parameters import ScoringParameters
 
     backend = backend or BackendArguments()
     check_backend_arguments(backend)
-
     if not args.output_dir:
         raise UsageError("Give --output_dir: the sample caches and the reports are written there")
     check_positive(batch_size=args.batch_size, max_batch_size=args.max_batch_size, limit=args.limit)
-    settings = EvalSettings(
+    settings = eval_settings(args)
+    # Bad data, a missing model and bad sampling options all fail here, before a model is loaded.
+    benchmarks, data = load_data(args)
+    config = grm_config_for(backend, args.model_name_or_path)
+    if args.meta_rm:
+        check_model_source(args.meta_rm, what="meta RM")
+    params = ScoringParameters(
+        num_samples=max(settings.ks),
+        temperature=args.temperature,
+        max_new_tokens=args.max_new_tokens,
+        principles_mode=args.principles_mode,
+        k_meta=args.k_meta,
+    )
+    params.resolve(config, has_meta_rm=bool(args.meta_rm))
+    if args.dry_run:
+        return print_dry_run(args, backend, settings, benchmarks, data)
+    quiet_loading()
+    grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
+    model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
+    if benchmarks:
+        return run_benchmarks(args, grm, model_id, settings, benchmarks)
+    title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
+    evaluate(grm, data, args.output_dir, settings, model_id=model_id, batch_size=args.batch_size, title=title)
+    with open(os.path.join(args.output_dir, REPORT_MD)) as f:
+        print(f.read())
+    print(f"Wrote {', '.join(os.path.join(args.output_dir, n) for n in (REPORT_JSON, REPORT_MD, REPORT_PNG))}")
+    return 0
+
+
+def eval_settings(args: EvalArguments):
+    """The evaluation settings of ``args`` (:class:`~trl_grm.evaluation.settings.EvalSettings`)."""
+    from ..evaluation.harness import EvalSettings
+
+    return EvalSettings(
         ks=list(args.ks),
         greedy=args.greedy,
         temperature=args.temperature,
@@ -163,77 +196,52 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
     )
-    # Bad data, a missing model and bad sampling options all fail here, before a model is loaded.
+
+
+def load_data(args: EvalArguments) -> tuple[dict, Any]:
+    """``({name: (benchmark, its data)}, None)`` with ``--benchmark``, else ``({}, the loaded preference data)``."""
+    from ..evaluation.harness import load_eval_data
+
+    if not args.benchmark:
+        return {}, load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
+    from ..evaluation.benchmarks import get_benchmark
+
+    if args.format is not None:
+        raise UsageError("--format does not apply to --benchmark (each benchmark reads its published schema)")
     benchmarks = {}
-    if args.benchmark:
-        from ..evaluation.benchmarks import get_benchmark
+    for name, source in benchmark_sources(args):
+        bench = get_benchmark(name)
+        benchmarks[name] = (bench, bench.load(source, split=args.dataset_split, limit=args.limit))
+    return benchmarks, None
 
-        if args.format is not None:
-            raise UsageError("--format does not apply to --benchmark (each benchmark reads its published schema)")
-        for name, source in benchmark_sources(args):
-            bench = get_benchmark(name)
-            benchmarks[name] = (bench, bench.load(source, split=args.dataset_split, limit=args.limit))
-        data = None
-    else:
-        data = load_eval_data(load_dataset_arg(args), format=args.format, seed=args.seed, limit=args.limit)
-    config = grm_config_for(backend, args.model_name_or_path)
-    if args.meta_rm:
-        check_model_source(args.meta_rm, what="meta RM")
-    resolve_score_settings(
-        config,
-        has_meta_rm=bool(args.meta_rm),
-        num_samples=max(settings.ks),
-        temperature=args.temperature,
-        max_new_tokens=args.max_new_tokens,
-        principles_mode=args.principles_mode,
-        k_meta=args.k_meta,
-    )
-    if args.dry_run:
-        from ..planning.preflight import hardware_problems
-        from .common import print_plan
 
-        if benchmarks:
-            data_plan = {
-                name: f"{b.title}: {d.rows} rows -> {len(d.inputs)} GRM inputs ({d.source})"
-                for name, (b, d) in benchmarks.items()
-            }
-            num_inputs = sum(len(d.inputs) for _, d in benchmarks.values())
-        else:
-            data_plan = {"dataset": args.dataset, "examples": len(data[0])}
-            num_inputs = len(data[0])
-        print_plan(
-            PROG,
-            {
-                "data": data_plan,
-                "model": {"model": args.model_name_or_path or "embedded default GRM", "meta_rm": args.meta_rm},
-                "sampling": {
-                    "judgements": f"{num_inputs} x {max(settings.ks)} at temperature {settings.temperature}"
-                    + (f" + {num_inputs} greedy" if settings.greedy else ""),
-                    "ks": settings.ks,
-                },
-                "output": {"output_dir": args.output_dir},
-                "this machine": {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"},
-            },
-        )
-        return 0
-    quiet_loading()
-    grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
-    model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
+def print_dry_run(args: EvalArguments, backend: BackendArguments, settings, benchmarks: dict, data: Any) -> int:
+    from ..planning.preflight import hardware_problems
+    from .common import print_plan
+
     if benchmarks:
-        return run_benchmarks(args, grm, model_id, settings, benchmarks)
-    title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
-    evaluate(
-        grm,
-        data,
-        args.output_dir,
-        settings,
-        model_id=model_id,
-        batch_size=args.batch_size,
-        title=title,
+        data_plan = {
+            name: f"{b.title}: {d.rows} rows -> {len(d.inputs)} GRM inputs ({d.source})"
+            for name, (b, d) in benchmarks.items()
+        }
+        num_inputs = sum(len(d.inputs) for _, d in benchmarks.values())
+    else:
+        data_plan = {"dataset": args.dataset, "examples": len(data[0])}
+        num_inputs = len(data[0])
+    print_plan(
+        PROG,
+        {
+            "data": data_plan,
+            "model": {"model": args.model_name_or_path or "embedded default GRM", "meta_rm": args.meta_rm},
+            "sampling": {
+                "judgements": f"{num_inputs} x {max(settings.ks)} at temperature {settings.temperature}"
+                + (f" + {num_inputs} greedy" if settings.greedy else ""),
+                "ks": settings.ks,
+            },
+            "output": {"output_dir": args.output_dir},
+            "this machine": {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"},
+        },
     )
-    with open(os.path.join(args.output_dir, REPORT_MD)) as f:
-        print(f.read())
-    print(f"Wrote {', '.join(os.path.join(args.output_dir, n) for n in (REPORT_JSON, REPORT_MD, REPORT_PNG))}")
     return 0
 
 

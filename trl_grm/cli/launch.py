@@ -4,28 +4,51 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from ..utils.resources import shipped_dir, shipped_file
 from .common import UsageError
 
-ACCELERATE_CONFIGS = Path(__file__).resolve().parents[2] / "recipes" / "accelerate_configs"
+# The accelerate configs we ship (recipes/accelerate_configs/NAME.yaml; trl_grm/recipes/accelerate_configs in a
+# wheel). These names always mean OUR files, never TRL's files of the same name (TRL's fsdp2 saves FULL_STATE_DICT,
+# ours SHARDED_STATE_DICT): one of them missing is an incomplete installation, not a reason to fall back to TRL.
+SHIPPED_ACCELERATE_CONFIGS = ("fsdp2", "multi_cpu", "multi_gpu", "zero2", "zero3")
+
+
+def trl_accelerate_configs() -> dict[str, str]:
+    """TRL's shipped accelerate configs (``single_gpu``, ``zero1``, ``fsdp1``, ...): name -> file."""
+    import importlib.resources as resources
+
+    try:
+        folder = resources.files("trl.accelerate_configs")
+    except ModuleNotFoundError:
+        return {}
+    return {f.name[: -len(".yaml")]: str(f) for f in folder.iterdir() if f.name.endswith(".yaml") and f.is_file()}
 
 
 def resolve_accelerate_config(name: str) -> str:
-    """A file path, or a shipped name: ours (recipes/accelerate_configs/NAME.yaml in a checkout), else TRL's
-    (single_gpu, multi_gpu, zero1/2/3, fsdp1/2)."""
+    """A file path as given; else one of our shipped names (``SHIPPED_ACCELERATE_CONFIGS``), always our file; else a
+    name only TRL ships (``single_gpu``, ``zero1``, ``fsdp1``, ...), TRL's file."""
     if os.path.isfile(name):
         return name
-    ours = ACCELERATE_CONFIGS / f"{name}.yaml"
-    if ours.exists():
-        return str(ours)
-    import importlib.resources as resources
-
-    theirs = resources.files("trl.accelerate_configs").joinpath(f"{name}.yaml")
-    if theirs.is_file():
-        return str(theirs)
-    known = sorted({p.stem for p in ACCELERATE_CONFIGS.glob("*.yaml")} | {"single_gpu", "multi_gpu", "zero2", "zero3"})
-    raise UsageError(f"--accelerate_config {name!r} is neither a file nor a shipped config ({', '.join(known)})")
+    if name in SHIPPED_ACCELERATE_CONFIGS:
+        try:
+            path = shipped_file("accelerate_configs", f"{name}.yaml")
+        except FileNotFoundError as err:
+            raise UsageError(f"--accelerate_config {name}: {err}") from None
+        if path is None:
+            raise UsageError(
+                f"--accelerate_config {name}: accelerate_configs/{name}.yaml is missing from this installation "
+                f"(looked in {shipped_dir() / 'accelerate_configs'}); reinstall trl-grm"
+            )
+        return str(path)
+    theirs = trl_accelerate_configs()
+    if name in theirs:
+        return theirs[name]
+    ours = ", ".join(SHIPPED_ACCELERATE_CONFIGS)
+    only_trl = ", ".join(sorted(set(theirs) - set(SHIPPED_ACCELERATE_CONFIGS))) or "none"
+    raise UsageError(
+        f"--accelerate_config {name!r} is neither a file nor a shipped config (ours: {ours}; TRL's: {only_trl})"
+    )
 
 
 def _subtract_subsequence(items: list[str], sub: list[str]) -> list[str]:
@@ -40,6 +63,28 @@ def _subtract_subsequence(items: list[str], sub: list[str]) -> list[str]:
     return out
 
 
+def _one_config_file(launch_args: list[str]) -> list[str]:
+    """``launch_args`` with its accelerate config as one ``--config_file PATH`` (a shipped name resolved): the last
+    ``--accelerate_config`` / ``--config_file`` wins, so a flag overrides the recipe's ``accelerate_config``."""
+    out, chosen, i = [], None, 0
+    while i < len(launch_args):
+        key, eq, value = launch_args[i].partition("=")
+        if key not in ("--accelerate_config", "--config_file"):
+            out.append(launch_args[i])
+            i += 1
+            continue
+        if not eq:
+            if i + 1 >= len(launch_args):
+                raise UsageError(f"{key} needs a value: a file or a shipped name")
+            value = launch_args[i + 1]
+        chosen = (key, value)
+        i += 1 if eq else 2
+    if chosen is None:
+        return out
+    key, value = chosen
+    return out + ["--config_file", resolve_accelerate_config(value) if key == "--accelerate_config" else value]
+
+
 def split_launch_args(parser, argv: list[str]) -> tuple[list[str], list[str]]:
     """(accelerate launch arguments, script arguments) of ``argv``; a key neither the script nor accelerate knows
     (from the command line or the YAML) is a one-line error naming it."""
@@ -48,14 +93,7 @@ def split_launch_args(parser, argv: list[str]) -> tuple[list[str], list[str]]:
     *_, config_rest, cli_rest = parser.parse_args_and_config(
         argv, return_remaining_strings=True, separate_remaining_strings=True
     )
-    launch_args = config_rest + cli_rest
-    if "--accelerate_config" in launch_args:
-        i = launch_args.index("--accelerate_config")
-        if i + 1 >= len(launch_args):
-            raise UsageError("--accelerate_config needs a value: a file or a shipped name")
-        launch_args = (
-            launch_args[:i] + ["--config_file", resolve_accelerate_config(launch_args[i + 1])] + launch_args[i + 2 :]
-        )
+    launch_args = _one_config_file(config_rest + cli_rest)
     known = {o for a in launch_command_parser()._actions for o in a.option_strings}
     for arg in launch_args:
         if arg.startswith("--") and arg.split("=", 1)[0] not in known:

@@ -30,9 +30,14 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         prog=prog,
         description=__doc__.split("\n\n")[0],
         epilog="RECIPE is what the stage command reads with --config; 'trl-grm <stage> --config RECIPE --dry_run' "
-        "prints the same plan.",
+        "prints the same plan. The recipes shipped with trl-grm (recipes/ of the repository, trl_grm/recipes in an "
+        "installed package) are found by name from any folder.",
     )
-    parser.add_argument("recipe", help="a recipe YAML, e.g. recipes/gemma-2-27b/rft_qlora.yaml")
+    parser.add_argument(
+        "recipe",
+        help="a recipe YAML file, or the name of a recipe shipped with trl-grm (relative to its recipes folder, "
+        "with or without .yaml), e.g. gemma-2-27b/rft_qlora",
+    )
     parser.add_argument("--stage", choices=list(STAGES), help="the stage (default: from the file name)")
     parser.add_argument("--num_gpus", type=int, help="processes (training) or tensor_parallel_size (sampling)")
     parser.add_argument(
@@ -56,13 +61,33 @@ def stage_of(recipe: str) -> str:
     return max(named, key=len)
 
 
+def resolve_recipe(recipe: str) -> str:
+    """A recipe file as given; else a recipe shipped with trl-grm, named relative to the shipped recipes folder (in
+    the installed package, or the checkout's ``recipes/``) with or without ``.yaml``: ``gemma-2-27b/rft_qlora``."""
+    if os.path.isfile(recipe):
+        return recipe
+    from trl_grm.utils.resources import shipped_dir
+
+    try:
+        folder = shipped_dir()
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"no such recipe: {recipe} (not a file, and {err})") from None
+    name = recipe.replace(os.sep, "/").removeprefix("recipes/")  # the checkout-relative form of the README works too
+    for candidate in (name, name + ".yaml"):
+        path = folder / candidate
+        if path.is_file():
+            return str(path)
+    raise FileNotFoundError(
+        f"no such recipe: {recipe} (neither a file nor a recipe shipped in {folder}, e.g. gemma-2-27b/rft_qlora)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    if not os.path.isfile(args.recipe):
-        raise FileNotFoundError(f"no such recipe: {args.recipe}")
-    stage = args.stage or stage_of(args.recipe)
+    recipe = resolve_recipe(args.recipe)
+    stage = args.stage or stage_of(recipe)
     module = importlib.import_module(STAGES[stage])
-    argv = ["--config", args.recipe, "--dry_run"]
+    argv = ["--config", recipe, "--dry_run"]
     if args.gpu_memory_gib:
         argv += ["--gpu_memory_gib", str(args.gpu_memory_gib)]
     if stage not in TRAINING:

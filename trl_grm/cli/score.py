@@ -9,16 +9,16 @@ the results of an uninterrupted one.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..modeling.loading import BackendArguments, check_backend_arguments, grm_config_for, load_grm
+from ..protocol.inputs import to_inputs
+from ..protocol.parameters import ScoringParameters
 from .common import (
     UsageError,
     check_input_file,
@@ -62,15 +62,7 @@ class ScoreArguments:
     overwrite: bool = field(
         default=False, metadata={"help": "Start --output afresh even if it holds results of other inputs/settings."}
     )
-    num_samples: int | None = field(default=None, metadata={"help": "k, the number of sampled judgements to vote."})
-    temperature: float | None = field(default=None, metadata={"help": "Default: 0.5 when k > 1, greedy when k = 1."})
-    top_p: float | None = field(default=None, metadata={"help": "Nucleus sampling, in (0, 1]."})
-    max_new_tokens: int | None = field(default=None, metadata={"help": "Length budget of one judgement."})
-    seed: int = field(default=0, metadata={"help": "Seeds response orders, sampling and tie-breaks."})
-    order_strategy: str | None = field(default=None, metadata={"help": "'random' (paper), 'balanced' or 'fixed'."})
-    principles_mode: str | None = field(default=None, metadata={"help": "'self', 'given' or 'none'."})
     meta_rm: str | None = field(default=None, metadata={"help": "Meta RM (directory or Hub id) for guided voting."})
-    k_meta: int | None = field(default=None, metadata={"help": "Samples kept by the Meta RM (default k/2)."})
     batch_size: int = field(
         default=8,
         metadata={"help": "Inputs per scoring call (a unit of resumable progress; results do not depend on it)."},
@@ -88,7 +80,7 @@ class ScoreArguments:
 
 def make_parser():
     return make_command_parser(
-        [ScoreArguments, BackendArguments],
+        [ScoreArguments, ScoringParameters, BackendArguments],
         PROG,
         description="Score 1..n responses per query with a pointwise GRM (principles, critique, voting over k "
         "samples).",
@@ -121,8 +113,8 @@ def read_inputs(args: ScoreArguments) -> tuple[list[dict], bool]:
 
 
 # ---------------------------------------------------------------------------------------------------- resumability
-def check_resume(path: str, records: list[dict], keys: list[str], settings_hash: str) -> None:
-    """The finished records in ``path`` must be the first inputs, in order, scored with the same settings."""
+def check_resume(path: str, records: list[dict], keys: list[str]) -> None:
+    """The finished records in ``path`` (same settings: the store checked) must be the first inputs, in order."""
     if len(records) > len(keys):
         raise UsageError(
             f"--output {path} holds {len(records)} results but the input has only {len(keys)}: it belongs to other "
@@ -133,11 +125,6 @@ def check_resume(path: str, records: list[dict], keys: list[str], settings_hash:
             raise UsageError(
                 f"--output {path} holds results of other inputs (its record {j} is not input {j} of this input); "
                 "use --overwrite or another --output"
-            )
-        if record.get("settings_hash") != settings_hash:
-            raise UsageError(
-                f"--output {path} holds results made with other settings (model, seed or sampling options); "
-                "use the same settings, --overwrite or another --output"
             )
 
 
@@ -226,18 +213,12 @@ def format_report(item: dict, result: dict, seed: int) -> str:
 # ------------------------------------------------------------------------------------------------------------- run
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run; errors propagate (``trl-grm`` turns them into one line and an exit status)."""
-    args, backend = make_parser().parse_args_and_config(argv)
-    return run(args, backend)
+    args, params, backend = make_parser().parse_args_and_config(argv)
+    return run(args, params, backend)
 
 
-def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
-    from ..modeling.default_model import default_grm_digest, is_default_grm
+def run(args: ScoreArguments, params: ScoringParameters | None = None, backend: BackendArguments | None = None) -> int:
     from ..modeling.loading import check_model_source
-    from ..modeling.modeling_grm import resolve_score_settings
-    from ..protocol.inputs import to_inputs
-    from ..protocol.seeding import fingerprint
-    from ..utils.jsonl import append_records, read_finished
-    from ..utils.progress import sample_bar
 
     # Everything that needs no model is checked before one loads.
     backend = backend or BackendArguments()
@@ -246,60 +227,23 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
     check_output_file(args.output)
     raw, single = read_inputs(args)
     items, _ = to_inputs(raw)
-    served = backend.backend == "openai"
     config = grm_config_for(backend, args.model_name_or_path)
     if args.meta_rm:
         check_model_source(args.meta_rm, what="meta RM")
-    settings = resolve_score_settings(
-        config,
-        has_meta_rm=bool(args.meta_rm or config.meta_rm),
-        num_samples=args.num_samples,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        order_strategy=args.order_strategy,
-        principles_mode=args.principles_mode,
-        k_meta=args.k_meta,
-    )
-    demo = not served and is_default_grm(args.model_name_or_path)
-    model_id = f"embedded:{default_grm_digest()}" if demo else args.model_name_or_path
-    if served:
-        model_id = f"{backend.base_url}:{backend.served_model_name or args.model_name_or_path}"
-    settings_hash = fingerprint(
-        {
-            "model": model_id,
-            "backend": backend.backend,
-            "meta_rm": args.meta_rm,
-            "seed": args.seed,
-            "return_samples": args.return_samples or args.pretty,
-            **dataclasses.asdict(settings),
-        }
-    )
+    settings = (params or ScoringParameters()).resolve(config, has_meta_rm=bool(args.meta_rm or config.meta_rm))
+    model_id, demo = model_identity(args, backend)
+    store_settings = {
+        "model": model_id,
+        "backend": backend.backend,
+        "meta_rm": args.meta_rm,
+        "return_samples": args.return_samples or args.pretty,
+        **settings.as_dict(),
+    }
     if args.dry_run:
-        from ..planning.preflight import hardware_problems
-        from .common import print_plan
-
-        print_plan(
-            PROG,
-            {
-                "inputs": {"inputs": len(items), "judgements": len(items) * settings.num_samples},
-                "model": {"model": model_id or "embedded default GRM", "backend": backend.backend},
-                "settings": dataclasses.asdict(settings),
-                "output": {"output": args.output or "standard output"},
-                "this machine": {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"},
-            },
-        )
-        return 0
-    keys = [it.fingerprint for it in items]
-    done: list[dict[str, Any]] = []
-    if args.output:
-        if args.overwrite and os.path.exists(args.output):
-            os.remove(args.output)
-        done = read_finished(args.output)
-        check_resume(args.output, done, keys, settings_hash)
+        return print_dry_run(items, settings, model_id, backend, args.output)
+    done, store = open_output(args, items, store_settings)
     if demo:
         print(DEMO_NOTE, file=sys.stdout if args.pretty else sys.stderr)
-
     results = list(done)
     if len(done) == len(items):
         if args.output:
@@ -309,38 +253,88 @@ def run(args: ScoreArguments, backend: BackendArguments | None = None) -> int:
             print(f"{PROG}: {args.output} holds {len(done)} result(s); resuming at input {len(done)}", file=sys.stderr)
         quiet_loading()
         grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
-        k = settings.num_samples
-        with sample_bar(len(items) * k, initial=len(done) * k, desc="Scoring", disable=None) as bar:
-            for lo in range(len(done), len(items), args.batch_size):
-                batch = items[lo : lo + args.batch_size]
-                before = bar.n
-                scored = grm.score(
-                    batch,
-                    seed=args.seed,
-                    return_samples=args.return_samples or args.pretty,
-                    progress=bar.update,
-                    **dataclasses.asdict(settings),
-                )
-                records = [
-                    {
-                        "index": lo + i,
-                        **({"id": it.id} if it.id is not None else {}),
-                        "input_hash": keys[lo + i],
-                        "settings_hash": settings_hash,
-                        **r.to_dict(),
-                    }
-                    for i, (it, r) in enumerate(zip(batch, scored))
-                ]
-                if args.output:
-                    append_records(args.output, records)
-                results += records
-                bar.update(before + len(batch) * k - bar.n)
+        results += score_batches(grm, items, len(done), settings, args, store)
     if args.pretty:
         for record in results:
             header = f"=== input {record['index'] + 1} of {len(items)}" + (
                 f" (id {record['id']})" if "id" in record else ""
             )
-            print(header + " ===\n" + format_report(raw[record["index"]], record, args.seed) + "\n")
+            print(header + " ===\n" + format_report(raw[record["index"]], record, settings.seed) + "\n")
     elif not args.output:
         print(json.dumps(results[0] if single else results, indent=2, ensure_ascii=False))
     return 0
+
+
+def model_identity(args: ScoreArguments, backend: BackendArguments) -> tuple[str | None, bool]:
+    """What identifies the model in the output's settings guard, and whether it is the embedded demonstration GRM."""
+    from ..modeling.default_model import default_grm_digest, is_default_grm
+
+    if backend.backend == "openai":
+        return f"{backend.base_url}:{backend.served_model_name or args.model_name_or_path}", False
+    if is_default_grm(args.model_name_or_path):
+        return f"embedded:{default_grm_digest()}", True
+    return args.model_name_or_path, False
+
+
+def print_dry_run(items, settings: ScoringParameters, model_id, backend: BackendArguments, output) -> int:
+    from ..planning.preflight import hardware_problems
+    from .common import print_plan
+
+    print_plan(
+        PROG,
+        {
+            "inputs": {"inputs": len(items), "judgements": len(items) * settings.num_samples},
+            "model": {"model": model_id or "embedded default GRM", "backend": backend.backend},
+            "settings": settings.as_dict(),
+            "output": {"output": output or "standard output"},
+            "this machine": {"problems": "; ".join(hardware_problems(backend=backend.backend)) or "none"},
+        },
+    )
+    return 0
+
+
+def open_output(args: ScoreArguments, items, settings: dict[str, Any]):
+    """The results ``--output`` already holds (checked: same settings, the first inputs in order) and its store."""
+    from ..utils.store import SampleStore
+
+    if not args.output:
+        return [], None
+    store = SampleStore.in_file(args.output, settings)
+    if args.overwrite:
+        store.clear()
+    try:
+        done = store.open()
+    except ValueError:
+        raise UsageError(
+            f"--output {args.output} holds results made with other settings (model, seed or sampling options); "
+            "use the same settings, --overwrite or another --output"
+        ) from None
+    check_resume(args.output, done, [it.fingerprint for it in items])
+    return done, store
+
+
+def score_batches(grm, items, start: int, settings: ScoringParameters, args: ScoreArguments, store) -> list[dict]:
+    """Score ``items[start:]`` batch by batch, each batch's records appended to the store as soon as it finishes."""
+    from ..utils.progress import sample_bar
+
+    k = settings.num_samples
+    out: list[dict] = []
+    with sample_bar(len(items) * k, initial=start * k, desc="Scoring", disable=None) as bar:
+        for lo in range(start, len(items), args.batch_size):
+            batch = items[lo : lo + args.batch_size]
+            before = bar.n
+            scored = grm.score(batch, settings, return_samples=args.return_samples or args.pretty, progress=bar.update)
+            records = [
+                {
+                    "index": lo + i,
+                    **({"id": it.id} if it.id is not None else {}),
+                    "input_hash": it.fingerprint,
+                    **r.to_dict(),
+                }
+                for i, (it, r) in enumerate(zip(batch, scored))
+            ]
+            if store is not None:
+                store.append(records)
+            out += records
+            bar.update(before + len(batch) * k - bar.n)
+    return out

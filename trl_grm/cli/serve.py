@@ -59,6 +59,13 @@ class ServeArguments:
         default=None,
         metadata={"help": "POST /get_reward: the reward of a completion the GRM could not score (default: null)."},
     )
+    reward_seed: int = field(
+        default=0,
+        metadata={
+            "help": "POST /get_reward: the base seed; a request's 'step' (else the count of calls) derives each "
+            "call's seed from it."
+        },
+    )
     graceful_timeout: float = field(
         default=600.0, metadata={"help": "Seconds SIGTERM waits for requests in flight before exiting."}
     )
@@ -132,6 +139,7 @@ def run(args: ServeArguments, backend: BackendArguments | None = None) -> int:
         reward_max_group_size=args.reward_max_group_size,
         reward_large_group_strategy=args.reward_large_group_strategy,
         unscored_reward=args.unscored_reward,
+        reward_seed=args.reward_seed,
     )
     quiet_loading()
     name = args.model_name_or_path or "embedded default GRM"

@@ -18,6 +18,7 @@ response is textually identical to another response are skipped (the label canno
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -65,6 +66,23 @@ class LabeledInput(GRMInput):
 
     label: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+# An example whose meta has this key is sampled with that order strategy ("fixed": as given, e.g. a benchmark that
+# judges both orders itself); the rest are shuffled per sample (the paper).
+ORDER_KEY = "_order"
+
+
+def examples_fingerprint(examples: Sequence[LabeledInput]) -> str:
+    """A hash of the examples (context, responses, label, order strategy): a cache or a stage's output only serves
+    the data it was made from."""
+    h = hashlib.sha256()
+    for ex in examples:
+        item = [ex.context, ex.responses, ex.label, ex.principles, ex.reference]
+        if ORDER_KEY in ex.meta:
+            item.append(ex.meta[ORDER_KEY])
+        h.update(json.dumps(item).encode())
+    return h.hexdigest()[:16]
 
 
 @dataclass

@@ -9,7 +9,6 @@ after a crash continues with the examples that are not in the file yet, so nothi
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -18,13 +17,13 @@ from tqdm.auto import tqdm
 from ..modeling.configuration_grm import GRMConfig
 from ..protocol.inputs import GRMInput
 from ..protocol.judging import GRMSample
+from ..protocol.planner import hint_draw, plan_orders
 from ..protocol.rules import is_correct
 from ..protocol.seeding import SEEDING_VERSION
-from ..protocol.voting import make_orders
-from ..utils.jsonl import append_records, check_run_settings, read_finished
+from ..utils.jsonl import read_finished
+from ..utils.store import SAMPLES_FILE, SETTINGS_FILE, SampleStore
 
-SAMPLES_FILE = "samples.jsonl"
-SETTINGS_FILE = "settings.json"
+__all__ = ["SAMPLES_FILE", "SETTINGS_FILE", "JudgementSampler", "LabelledSampling", "decide", "is_hinted"]
 
 
 class JudgementSampler(Protocol):
@@ -36,9 +35,10 @@ class JudgementSampler(Protocol):
     def sample_judgements(self, items, orders, **kwargs) -> list[list[GRMSample]]: ...
 
 
-def is_hinted(index: int, hinted_fraction: float, seed: int) -> bool:
-    """Whether example ``index`` is sampled with a hint (a seeded draw, stable across restarts)."""
-    return hinted_fraction > 0 and random.Random(f"{seed}:{index}:hint").random() < hinted_fraction
+def is_hinted(key: str, hinted_fraction: float, seed: int) -> bool:
+    """Whether the example with fingerprint ``key`` is sampled with a hint (a seeded draw of the one planner, stable
+    across restarts and independent of the example's position in the data)."""
+    return hinted_fraction > 0 and hint_draw(seed, key) < hinted_fraction
 
 
 def decide(samples_correct: Sequence[bool], hinted: bool) -> str:
@@ -112,26 +112,21 @@ class LabelledSampling:
         A record: ``{"index", "id", "hinted", "decision", "samples": [{"order", "text", "status", "scores",
         "correct"}, ...]}`` with scores in the original response order.
         """
-        output_dir = str(output_dir)
-        os.makedirs(output_dir, exist_ok=True)
-        check_run_settings(output_dir, {**self.settings, "num_examples": len(examples)}, SETTINGS_FILE)
-        path = os.path.join(output_dir, SAMPLES_FILE)
-        records = {r["index"]: r for r in read_finished(path)}
+        store = SampleStore.in_folder(output_dir, {**self.settings, "num_examples": len(examples)})
+        records = {r["index"]: r for r in store.open()}
         todo = [i for i in range(len(examples)) if i not in records]
         s = self.settings
         with tqdm(total=len(examples), initial=len(records), desc=desc, unit="example", disable=not progress) as bar:
             for lo in range(0, len(todo), self.batch_size):
                 batch = todo[lo : lo + self.batch_size]
                 items = [examples[i] for i in batch]
-                hinted = [is_hinted(i, s["hinted_fraction"], s["seed"]) for i in batch]
+                hinted = [is_hinted(it.fingerprint, s["hinted_fraction"], s["seed"]) for it in items]
+                # The orders (and, in the sampler, the seeds) score() would draw for this input and seed.
                 orders = [
-                    make_orders(
-                        len(it.responses),
-                        1 if h else s["num_samples"],
-                        s["order_strategy"],
-                        random.Random(f"{s['seed']}:{i}:rft"),
-                    )
-                    for i, it, h in zip(batch, items, hinted)
+                    plan_orders(
+                        it.fingerprint, len(it.responses), 1 if h else s["num_samples"], s["order_strategy"], s["seed"]
+                    )  # fmt: skip
+                    for it, h in zip(items, hinted)
                 ]
                 samples = self.sampler.sample_judgements(
                     items,
@@ -146,7 +141,7 @@ class LabelledSampling:
                     _record(i, item, h, item_samples)
                     for i, item, h, item_samples in zip(batch, items, hinted, samples)
                 ]
-                append_records(path, new)
+                store.append(new)
                 records.update((r["index"], r) for r in new)
                 bar.update(len(batch))
         return [records[i] for i in range(len(examples))]

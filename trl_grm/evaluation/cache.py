@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..data.formats import LabeledInput
-from ..protocol.voting import make_orders
-from ..utils.jsonl import append_records, check_run_settings, read_finished
+from ..data.formats import ORDER_KEY, LabeledInput
+from ..protocol.planner import plan_orders
 from ..utils.progress import sample_bar
-
-SAMPLES_FILE = "samples.jsonl"
-SETTINGS_FILE = "settings.json"
-# An example whose meta has this key is sampled with that order strategy ("fixed": as given, e.g. a benchmark that
-# judges both orders itself); the rest are shuffled per sample (the paper).
-ORDER_KEY = "_order"
-
-
-def fingerprint(examples: Sequence[LabeledInput]) -> str:
-    """A hash of the examples (context, responses, label): a cache only serves the data it was made from."""
-    h = hashlib.sha256()
-    for ex in examples:
-        item = [ex.context, ex.responses, ex.label, ex.principles, ex.reference]
-        if ORDER_KEY in ex.meta:
-            item.append(ex.meta[ORDER_KEY])
-        h.update(json.dumps(item).encode())
-    return h.hexdigest()[:16]
+from ..utils.store import SampleStore
 
 
 class SampleCache:
@@ -44,12 +25,13 @@ class SampleCache:
     def __init__(self, directory: str | os.PathLike, settings: dict[str, Any]):
         self.directory = str(directory)
         self.settings = json.loads(json.dumps(settings))  # as it reads back from settings.json
-        self.path = os.path.join(self.directory, SAMPLES_FILE)
+        self.store = SampleStore.in_folder(self.directory, self.settings)
+        self.path = self.store.path
 
     def load(self) -> dict[int, list[dict[str, Any]]]:
-        """Every cached sample, per example index, in sample order."""
+        """Every cached sample, per example index, in sample order (the settings guard checked first)."""
         chunks: dict[int, dict[int, list]] = defaultdict(dict)
-        for chunk in read_finished(self.path):
+        for chunk in self.store.open():
             chunks[chunk["index"]][chunk["start"]] = chunk["samples"]
         out = {}
         for index, parts in chunks.items():
@@ -79,7 +61,6 @@ class SampleCache:
         ``batch_size`` is the number of judgements per sampling call (whole examples, at least one): the unit of work
         that a crash can lose.
         """
-        check_run_settings(self.directory, self.settings, SETTINGS_FILE)
         have = self.load()
         todo = [i for i in range(len(examples)) if len(have.get(i, [])) < k]
         missing = sum(k - len(have.get(i, [])) for i in todo)
@@ -88,14 +69,10 @@ class SampleCache:
         ) as bar:
             for batch in _batches(todo, {i: k - len(have.get(i, [])) for i in todo}, batch_size):
                 starts = [len(have.get(i, [])) for i in batch]
+                # The orders (and, in the sampler, the seeds) score() would draw for this input and seed.
                 orders = [
-                    make_orders(
-                        len(examples[i].responses),
-                        k,
-                        examples[i].meta.get(ORDER_KEY, "random"),
-                        random.Random(f"{seed}:{i}:eval"),
-                    )[s:]
-                    for i, s in zip(batch, starts)
+                    plan_orders(ex.fingerprint, len(ex.responses), k, ex.meta.get(ORDER_KEY, "random"), seed, start=s)
+                    for ex, s in ((examples[i], s) for i, s in zip(batch, starts))
                 ]
                 before = bar.n
                 samples = sampler.sample_judgements(
@@ -119,7 +96,7 @@ class SampleCache:
                     }
                     for i, s, item_samples in zip(batch, starts, samples)
                 ]
-                append_records(self.path, chunks)
+                self.store.append(chunks)
                 for chunk in chunks:
                     have.setdefault(chunk["index"], []).extend(chunk["samples"])
                 bar.update(before + sum(len(o) for o in orders) - bar.n)  # exact count once the batch is saved

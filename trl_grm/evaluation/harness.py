@@ -15,10 +15,10 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..data.formats import LabeledInput, LoadReport, load_preference_data
+from ..data.formats import LabeledInput, LoadReport, examples_fingerprint, load_preference_data
 from ..protocol.meta import meta_rm_scores
 from ..protocol.seeding import SEEDING_VERSION
-from .cache import SampleCache, fingerprint
+from .cache import SampleCache
 from .presentation import plot_report, report_markdown
 from .report import compute_report
 from .settings import EvalSettings
@@ -111,7 +111,7 @@ def evaluate(
         "model": model_id,
         # What shapes a judgement (the template, score range, nucleus sampling), not the config's bookkeeping.
         "grm": {k: getattr(config, k) for k in ("template", "score_min", "score_max", "top_p", "principles_mode")},
-        "data": fingerprint(examples),
+        "data": examples_fingerprint(examples),
         "num_examples": len(examples),
         "max_new_tokens": max_new_tokens,
         "principles_mode": settings.principles_mode,

@@ -17,10 +17,11 @@ from ..backends.transformers_backend import TransformersBackend
 from ..protocol.inputs import GRMInput, to_inputs
 from ..protocol.judging import GRMSample, group_samples, item_messages, parse_sample
 from ..protocol.meta import meta_rm_scores
+from ..protocol.parameters import ScoringParameters
 from ..protocol.parsing import ParseStatus
-from ..protocol.seeding import derive_rng, derive_seed
+from ..protocol.planner import plan_orders, sample_seed, tie_break_rng
 from ..protocol.template import PRINCIPLES_MODES
-from ..protocol.voting import ORDER_STRATEGIES, make_orders, vote
+from ..protocol.voting import vote
 from .configuration_grm import GRMConfig
 from .meta_rm import MetaScorer, as_meta_scorer
 
@@ -45,70 +46,6 @@ class GRMResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@dataclass
-class ScoreSettings:
-    """The resolved, validated settings of one scoring call (defaults taken from a :class:`GRMConfig`)."""
-
-    num_samples: int
-    temperature: float
-    top_p: float
-    max_new_tokens: int
-    order_strategy: str
-    principles_mode: str | None
-    k_meta: int | None
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def resolve_score_settings(
-    config: GRMConfig,
-    *,
-    has_meta_rm: bool,
-    num_samples: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    max_new_tokens: int | None = None,
-    order_strategy: str | None = None,
-    principles_mode: str | None = None,
-    k_meta: int | None = None,
-) -> ScoreSettings:
-    """Fill unset values from ``config`` and check them all; needs no model, so callers can check before loading.
-
-    Temperature defaults to the config's (0.5) when k > 1 and to greedy (0) when k = 1.
-    """
-    k = config.num_samples if num_samples is None else num_samples
-    if not _is_int(k) or k < 1:
-        raise ValueError(f"num_samples must be an integer >= 1, got {k!r}")
-    if k_meta is None:
-        k_meta = config.k_meta if has_meta_rm else None
-    elif not has_meta_rm:
-        raise ValueError("k_meta was given but there is no meta_rm to rank the samples")
-    if k_meta is not None and (not _is_int(k_meta) or not 1 <= k_meta <= k):
-        raise ValueError(f"k_meta must be an integer in 1..{k} (num_samples), got {k_meta!r}")
-    if temperature is None:
-        temperature = config.temperature if k > 1 else 0.0
-    if not _is_number(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
-    top_p = config.top_p if top_p is None else top_p
-    if not _is_number(top_p) or not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be a number in (0, 1], got {top_p!r}")
-    max_new_tokens = config.max_new_tokens if max_new_tokens is None else max_new_tokens
-    if not _is_int(max_new_tokens) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
-    strategy = order_strategy or config.order_strategy
-    if strategy not in ORDER_STRATEGIES:
-        raise ValueError(f"order_strategy must be one of {ORDER_STRATEGIES}, got {strategy!r}")
-    if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
-        raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
-    return ScoreSettings(k, float(temperature), float(top_p), max_new_tokens, strategy, principles_mode, k_meta)
 
 
 class GRMForPointwiseScoring:
@@ -316,9 +253,7 @@ class GRMForPointwiseScoring:
         if seed is not None:
             keys = [it.fingerprint for it in items]
             starts = sample_start or [0] * len(items)
-            seeds = [
-                [derive_seed(seed, keys[g.item], "sample", starts[g.item] + s) for s in g.samples] for g in groups
-            ]
+            seeds = [[sample_seed(seed, keys[g.item], starts[g.item] + s) for s in g.samples] for g in groups]
         sampling = SamplingParams(max_new_tokens, temperature, self.config.top_p if top_p is None else top_p)
         try:
             generations = self.backend.generate(
@@ -343,51 +278,41 @@ class GRMForPointwiseScoring:
     def score(
         self,
         inputs: dict | GRMInput | Sequence[dict | GRMInput],
+        params: ScoringParameters | None = None,
         *,
-        num_samples: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        max_new_tokens: int | None = None,
-        seed: int | None = 0,
-        order_strategy: str | None = None,
-        principles_mode: str | None = None,
         return_samples: bool = True,
         meta_rm: MetaScorer | str | os.PathLike | None = None,
-        k_meta: int | None = None,
-        progress: bool = False,
+        progress: bool | Callable[[float], None] = False,
+        **overrides: Any,
     ) -> GRMResult | list[GRMResult]:
-        """Score 1..n responses per input with ``num_samples`` (k) judgements and voting.
+        """Score 1..n responses per input with k sampled judgements and voting.
 
         Args:
             inputs: ``{"prompt": str | messages, "responses": [str, ...], "principles"?: str, "reference"?: str}``
                 or a list of them.
-            num_samples: k; the config's default when ``None``.
-            temperature: defaults to the config's (0.5) when k > 1 and to greedy (0) when k = 1.
-            seed: seeds the response orders, the sampling and the tie-break (``None``: not reproducible).
-            order_strategy: ``"random"`` (a seeded shuffle per sample), ``"balanced"`` or ``"fixed"``.
-            meta_rm, k_meta: Meta RM guided voting: keep the ``k_meta`` (default k/2) samples it rates highest.
+            params: :class:`~trl_grm.protocol.parameters.ScoringParameters`; its fields can also be given as
+                keywords, which win: ``num_samples`` (k; the config's by default), ``temperature`` (the config's
+                0.5 when k > 1, greedy when k = 1), ``top_p``, ``max_new_tokens``, ``seed`` (orders, sampling and
+                tie-break; ``None``: not reproducible), ``order_strategy`` (``"random"``: a seeded shuffle per
+                sample; ``"balanced"``; ``"fixed"``), ``principles_mode``, ``k_meta`` (Meta RM guided voting keeps
+                the ``k_meta`` samples it rates highest, default k/2).
+            return_samples: keep every sample's trail in the result.
+            meta_rm: a Meta RM for this call (the GRM's own by default).
+            progress: a progress bar, or a callback that gets finished work in samples.
         Returns:
-            A :class:`GRMResult` for a single input, else a list of them.
+            A :class:`GRMResult` for a single input, else a list of them. An input's result depends only on the
+            seed, the input and the parameters (the one planner, :mod:`trl_grm.protocol.planner`).
         """
         items, single = to_inputs(inputs)
         scorer = as_meta_scorer(meta_rm) if meta_rm is not None else self.meta_rm
-        settings = resolve_score_settings(
-            self.config,
-            has_meta_rm=scorer is not None,
-            num_samples=num_samples,
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
-            order_strategy=order_strategy,
-            principles_mode=principles_mode,
-            k_meta=k_meta,
-        )
-        k = settings.num_samples
+        params = params or ScoringParameters()
+        if overrides:
+            ScoringParameters.from_kwargs(**overrides)  # an unknown keyword is a TypeError naming it
+            params = dataclasses.replace(params, **overrides)
+        settings = params.resolve(self.config, has_meta_rm=scorer is not None)
+        seed, k, strategy = settings.seed, settings.num_samples, settings.order_strategy
         keys = [it.fingerprint for it in items]
-        orders = [
-            make_orders(len(it.responses), k, settings.order_strategy, derive_rng(seed, key, "orders"))
-            for it, key in zip(items, keys)
-        ]
+        orders = [plan_orders(key, len(it.responses), k, strategy, seed) for key, it in zip(keys, items)]
         samples = self.sample_judgements(
             items,
             orders,
@@ -400,39 +325,10 @@ class GRMForPointwiseScoring:
         )
         if scorer is not None:
             self._meta_score(scorer, items, samples)
-        results = []
-        for key, item_samples in zip(keys, samples):
-            metas = [s.meta_score if s.meta_score is not None else float("-inf") for s in item_samples]
-            v = vote(
-                [s.scores for s in item_samples],
-                derive_rng(seed, key, "tie"),
-                meta_scores=metas if scorer is not None else None,
-                k_meta=settings.k_meta,  # None: vote's default, k/2
-            )
-            for i in v.used:
-                item_samples[i].used = True
-            failures = Counter(s.status for s in item_samples if s.status != "ok")
-            error = None
-            if v.scores is None:
-                error = f"none of the {k} sample(s) could be parsed ({dict(failures)})"
-                if failures.get(ParseStatus.TRUNCATED.value):
-                    error += (
-                        f"; {failures[ParseStatus.TRUNCATED.value]} were cut off at max_new_tokens="
-                        f"{settings.max_new_tokens} before their score line: raise max_new_tokens"
-                    )
-            results.append(
-                GRMResult(
-                    v.scores,
-                    v.best,
-                    k,
-                    v.num_failed,
-                    dict(failures),
-                    item_samples if return_samples else None,
-                    error,
-                    tied=v.tied,
-                    num_used=len(v.used),
-                )
-            )
+        results = [
+            _voted_result(item_samples, settings, tie_break_rng(seed, key), scorer is not None, return_samples)
+            for key, item_samples in zip(keys, samples)
+        ]
         unscored = sum(r.scores is None for r in results)
         if unscored:
             logger.warning(
@@ -446,6 +342,37 @@ class GRMForPointwiseScoring:
         jobs = [(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo]
         for (_, s), value in zip(todo, meta_rm_scores(scorer, jobs)):
             s.meta_score = value
+
+
+def _voted_result(
+    samples: list[GRMSample], settings: ScoringParameters, rng: Any, guided: bool, return_samples: bool
+) -> GRMResult:
+    """Vote one input's samples (Meta RM guided when ``guided``) into its result; failures counted, never scored."""
+    metas = [s.meta_score if s.meta_score is not None else float("-inf") for s in samples]
+    v = vote([s.scores for s in samples], rng, meta_scores=metas if guided else None, k_meta=settings.k_meta)
+    for i in v.used:
+        samples[i].used = True
+    failures = Counter(s.status for s in samples if s.status != "ok")
+    error = None
+    if v.scores is None:
+        error = f"none of the {len(samples)} sample(s) could be parsed ({dict(failures)})"
+        truncated = failures.get(ParseStatus.TRUNCATED.value)
+        if truncated:
+            error += (
+                f"; {truncated} were cut off at max_new_tokens={settings.max_new_tokens} before their score line: "
+                "raise max_new_tokens"
+            )
+    return GRMResult(
+        v.scores,
+        v.best,
+        len(samples),
+        v.num_failed,
+        dict(failures),
+        samples if return_samples else None,
+        error,
+        tied=v.tied,
+        num_used=len(v.used),
+    )
 
 
 def load_grm_config(pretrained_model_name_or_path: str | os.PathLike, **hub_kwargs) -> GRMConfig:

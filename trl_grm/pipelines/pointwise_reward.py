@@ -10,20 +10,10 @@ from transformers import Pipeline
 from ..modeling.configuration_grm import GRMConfig
 from ..modeling.modeling_grm import GRMForPointwiseScoring, GRMResult
 from ..protocol.inputs import GRMInput, to_inputs
+from ..protocol.parameters import ScoringParameters
 
-SCORE_PARAMS = (
-    "num_samples",
-    "temperature",
-    "top_p",
-    "max_new_tokens",
-    "seed",
-    "order_strategy",
-    "principles_mode",
-    "return_samples",
-    "meta_rm",
-    "k_meta",
-    "progress",
-)
+# The scoring parameters (the one description) plus what a call does with its results.
+SCORE_PARAMS = (*ScoringParameters.names(), "return_samples", "meta_rm", "progress")
 
 
 class PointwiseRewardPipeline(Pipeline):
@@ -33,8 +23,9 @@ class PointwiseRewardPipeline(Pipeline):
     or a list of them. All samples of all inputs of one call are generated in one batched pass. Returns a dict per
     input with ``scores`` (voted, original order), ``best``, ``num_failed``, ``failures`` and ``samples``.
 
-    Parameters (call time): ``num_samples``, ``temperature``, ``top_p``, ``max_new_tokens``, ``seed``,
-    ``order_strategy``, ``principles_mode``, ``return_samples``, ``meta_rm``, ``k_meta``, ``progress``.
+    Parameters (call time): the fields of :class:`~trl_grm.protocol.parameters.ScoringParameters` (``num_samples``,
+    ``temperature``, ``top_p``, ``max_new_tokens``, ``seed``, ``order_strategy``, ``principles_mode``, ``k_meta``)
+    and ``return_samples``, ``meta_rm``, ``progress``.
     """
 
     _load_tokenizer = None  # optional: a GRMForPointwiseScoring instance brings its own

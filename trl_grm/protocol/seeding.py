@@ -14,7 +14,9 @@ from typing import Any
 
 # Stored with resumable sample caches: bumped whenever the derivation of orders or sample seeds changes, so that a
 # cache is never extended with samples drawn under another scheme. 2: per-sample seeds (before: one per batch).
-SEEDING_VERSION = 2
+# 3: rejective sampling, Meta RM data, the evaluation cache and GRPO prompts take their response orders (and hints)
+# from the one planner (trl_grm.protocol.planner), keyed by the input's fingerprint as score() is (before: by index).
+SEEDING_VERSION = 3
 
 
 def fingerprint(obj: Any) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from .grm_reward_config import GRMRewardConfig
-from .grm_reward_func import GRMReward, ServedGRMReward, completion_text
+from .grm_reward_func import GRMReward, ServedGRMReward
 from .groups import LARGE_GROUP_STRATEGIES, NORMALIZATIONS, group_outcome, infer_group_size, normalize, plan_sublists
+from .processes import completion_text
 
 __all__ = [
     "GRMReward",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.base import BACKENDS
+from ..protocol.parameters import ScoringParameters
+from ..protocol.template import PRINCIPLES_MODES
 from ..protocol.voting import ORDER_STRATEGIES
 from .groups import LARGE_GROUP_STRATEGIES, NORMALIZATIONS
 
@@ -18,10 +20,12 @@ ENV_PREFIX = "TRL_GRM_REWARD_"
 
 
 @dataclass
-class GRMRewardConfig:
-    """How the GRM scores a policy's completions. Every field can also be set by an environment variable
-    ``TRL_GRM_REWARD_<FIELD>`` (e.g. ``TRL_GRM_REWARD_NUM_SAMPLES=8``), which is what the ``env:`` block of a TRL
-    YAML config sets; see :meth:`from_env`."""
+class GRMRewardConfig(ScoringParameters):
+    """How the GRM scores a policy's completions: the scoring parameters of every call (the fields of
+    :class:`~trl_grm.protocol.parameters.ScoringParameters`; here ``num_samples`` defaults to 4 and ``seed`` is the
+    base seed each training step derives its own from) plus the reward's own settings. Every field can also be set by
+    an environment variable ``TRL_GRM_REWARD_<FIELD>`` (e.g. ``TRL_GRM_REWARD_NUM_SAMPLES=8``), which is what the
+    ``env:`` block of a TRL YAML config sets; see :meth:`from_env`."""
 
     model: str | None = field(
         default=None,
@@ -40,9 +44,6 @@ class GRMRewardConfig:
     backend: str = field(default="transformers", metadata={"help": "In-process engine: 'transformers' or 'vllm'."})
     meta_rm: str | None = field(default=None, metadata={"help": "Meta RM (directory or Hub id) for guided voting."})
     num_samples: int = field(default=4, metadata={"help": "k: judgements per group, response order shuffled each."})
-    k_meta: int | None = field(default=None, metadata={"help": "Samples the Meta RM keeps (default k/2)."})
-    temperature: float | None = field(default=None, metadata={"help": "Default: the GRM's (0.5; greedy when k=1)."})
-    max_new_tokens: int | None = field(default=None, metadata={"help": "Default: the GRM's."})
     order_strategy: str = field(
         default="random", metadata={"help": f"Response order per sample: one of {ORDER_STRATEGIES}."}
     )
@@ -89,6 +90,10 @@ class GRMRewardConfig:
             raise ValueError(f"server_url must be an http(s) URL (http://127.0.0.1:8000), got {self.server_url!r}")
         if self.backend not in BACKENDS[:2]:
             raise ValueError(f"backend must be 'transformers' or 'vllm' (or give server_url), got {self.backend!r}")
+        if self.principles_mode is not None and self.principles_mode not in PRINCIPLES_MODES:
+            raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {self.principles_mode!r}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.order_strategy not in ORDER_STRATEGIES:
             raise ValueError(f"order_strategy must be one of {ORDER_STRATEGIES}, got {self.order_strategy!r}")
         if self.normalization not in NORMALIZATIONS:
@@ -108,6 +113,11 @@ class GRMRewardConfig:
             raise ValueError(f"k_meta must be in 1..{self.num_samples} (num_samples), got {self.k_meta}")
         if self.max_retries < 0 or self.timeout <= 0:
             raise ValueError("max_retries must be >= 0 and timeout > 0")
+
+    def scoring_parameters(self, seed: int) -> ScoringParameters:
+        """The parameters of one scoring call (this config's fields of the one description) with ``seed``."""
+        values = {name: getattr(self, name) for name in ScoringParameters.names()}
+        return ScoringParameters(**{**values, "seed": seed})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> GRMRewardConfig:

@@ -21,55 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..protocol.seeding import derive_rng, derive_seed, fingerprint
+from ..protocol.seeding import fingerprint
 from .grm_reward_config import GRMRewardConfig
-from .groups import GroupOutcome, group_outcome, infer_group_size, plan_sublists, split_groups
+from .groups import (
+    Group,
+    GroupOutcome,
+    GroupPlan,
+    group_outcomes,
+    infer_group_size,
+    plan_groups,
+    split_groups,
+    step_seed,
+)
+from .processes import all_gather, completion_text, distributed, process_device
 
 logger = logging.getLogger(__name__)
 
 API_KEY_ENV = "TRL_GRM_API_KEY"
 _MAX_DELAY = 30.0  # seconds; cap of one backoff wait between server retries
 _MAX_INPUTS_PER_REQUEST = 256  # trl-grm serve's default limit
-
-
-def completion_text(completion: Any) -> str:
-    """The text of a completion: a string, or (conversational) the contents of its assistant messages."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Sequence):
-        parts = []
-        for message in completion:
-            if not isinstance(message, Mapping) or "content" not in message:
-                raise TypeError(f"a conversational completion must be a list of chat messages, got {completion!r}")
-            if message.get("role", "assistant") == "assistant":
-                content = message["content"]
-                if isinstance(content, list):  # content blocks
-                    content = "".join(b.get("text", "") for b in content if isinstance(b, Mapping))
-                parts.append(str(content))
-        return "\n".join(parts)
-    raise TypeError(f"a completion must be a string or a list of chat messages, got {type(completion).__name__}")
-
-
-def _distributed() -> tuple[int, int]:
-    """(this process's index, the number of processes) of the torch.distributed job, (0, 1) outside one."""
-    try:
-        import torch.distributed as dist
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return 0, 1
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def _all_gather(obj: Any, world: int) -> list[Any]:
-    """``obj`` of every process, in process order (``[obj]`` with one process)."""
-    if world == 1:
-        return [obj]
-    import torch.distributed as dist
-
-    out: list[Any] = [None] * world
-    dist.all_gather_object(out, obj)
-    return out
 
 
 @dataclass
@@ -84,8 +54,7 @@ class _Batch:
     num_local: int
     group_size: int
     groups: list[int]  # the groups this process scores
-    plans: list[list[list[int]]]  # per scored group: the members of each GRM input
-    items: list[dict[str, Any]]  # the GRM inputs, group after group
+    plan: GroupPlan  # their GRM inputs (the one group-reward core)
 
 
 class GRMReward:
@@ -101,8 +70,8 @@ class GRMReward:
     Each group of G completions of one prompt is one GRM input (n = G responses, k votes, optional Meta RM); the
     reward of a completion is its voted mean score, group-centred or its rank (``normalization``), ``None`` when no
     judgement of its group could be parsed. Larger groups than ``max_group_size`` are judged in sub-lists (see
-    :mod:`trl_grm.rewards.groups`). Step ``s`` samples with seed ``derive_seed(seed, "policy-step", s)``, so a
-    group's rewards depend only on the step, the group and the settings.
+    :mod:`trl_grm.rewards.groups`). Step ``s`` samples with the seed :func:`~trl_grm.rewards.groups.step_seed`
+    derives from ``seed`` and ``s``, so a group's rewards depend only on the step, the group and the settings.
 
     Logged to TRL: the principles, critique and votes beside each completion (``log_extra``; columns
     ``grm_votes``, ``grm_principles``, ``grm_critique``) and ``grm/unscored_rate``, ``grm/failed_sample_rate``,
@@ -155,7 +124,7 @@ class GRMReward:
             from ..modeling.loading import BackendArguments, load_grm
 
             kwargs: dict[str, Any] = {}
-            device = _process_device() if self.config.backend == "transformers" else None
+            device = process_device() if self.config.backend == "transformers" else None
             if device is not None:
                 kwargs["device_map"] = {"": device}
             self._grm = load_grm(
@@ -167,20 +136,9 @@ class GRMReward:
             )
         return self._grm
 
-    def _score_params(self, seed: int) -> dict[str, Any]:
-        c = self.config
-        return {
-            "num_samples": c.num_samples,
-            "temperature": c.temperature,
-            "max_new_tokens": c.max_new_tokens,
-            "seed": seed,
-            "order_strategy": c.order_strategy,
-            "k_meta": c.k_meta,
-        }
-
     def score_items(self, items: list[dict[str, Any]], seed: int) -> list[Any]:
         """Score GRM inputs in one batched call (in-process)."""
-        return self.grm.score(items, return_samples=True, **self._score_params(seed))
+        return self.grm.score(items, self.config.scoring_parameters(seed), return_samples=True)
 
     # --------------------------------------------------------------------------------------------- the call
     def __call__(
@@ -195,15 +153,15 @@ class GRMReward:
     ) -> list[float | None]:
         batch = self._prepare(prompts, completions, trainer_state)
         start = time.perf_counter()
-        results = self.score_items(batch.items, batch.seed) if batch.items else []
+        results = self.score_items(batch.plan.items, batch.seed) if batch.plan.items else []
         return self._finish(batch, results, time.perf_counter() - start, log_extra, log_metric)
 
     def _prepare(self, prompts: Sequence[Any], completions: Sequence[Any], trainer_state: Any) -> _Batch:
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
         texts = [completion_text(c) for c in completions]
-        rank, world = _distributed()
-        rows = _all_gather((list(prompts), texts), world)
+        rank, world = distributed()
+        rows = all_gather((list(prompts), texts), world)
         all_prompts = [p for part in rows for p in part[0]]
         all_texts = [t for part in rows for t in part[1]]
         offset = sum(len(part[0]) for part in rows[:rank])
@@ -219,16 +177,11 @@ class GRMReward:
         step = getattr(trainer_state, "global_step", None)
         step = self._num_calls if step is None else int(step)
         self._num_calls += 1
-        seed = derive_seed(self.config.seed, "policy-step", step)
+        seed = step_seed(self.config.seed, step)
         mine = [j for j in range(len(groups)) if j % world == rank]
-        plans, items = [], []
-        for j in mine:
-            prompt, members = all_prompts[groups[j].start], all_texts[groups[j].start : groups[j].stop]
-            rng = derive_rng(seed, fingerprint([keys[groups[j].start], members]), "sublists")
-            plan = plan_sublists(size, self.config.max_group_size, self.config.large_group_strategy, rng)
-            plans.append(plan)
-            items.extend({"prompt": prompt, "responses": [members[m] for m in sub]} for sub in plan)
-        return _Batch(step, seed, rank, world, offset, len(prompts), size, mine, plans, items)
+        scored = [Group(all_prompts[groups[j].start], all_texts[groups[j].start : groups[j].stop]) for j in mine]
+        plan = plan_groups(scored, seed, self.config.max_group_size, self.config.large_group_strategy)
+        return _Batch(step, seed, rank, world, offset, len(prompts), size, mine, plan)
 
     def _finish(
         self,
@@ -238,13 +191,8 @@ class GRMReward:
         log_extra: Callable[[str, list], None] | None,
         log_metric: Callable[[str, float], None] | None,
     ) -> list[float | None]:
-        outcomes: dict[int, GroupOutcome] = {}
-        start = 0
-        for j, plan in zip(batch.groups, batch.plans):
-            outcomes[j] = group_outcome(batch.group_size, plan, results[start : start + len(plan)],
-                                        self.config.normalization)  # fmt: skip
-            start += len(plan)
-        gathered = _all_gather({j: dataclasses.asdict(o) for j, o in outcomes.items()}, batch.world)
+        outcomes = dict(zip(batch.groups, group_outcomes(batch.plan, results, self.config.normalization)))
+        gathered = all_gather({j: dataclasses.asdict(o) for j, o in outcomes.items()}, batch.world)
         every = {j: GroupOutcome(**o) for part in gathered for j, o in part.items()}
         rows = range(batch.offset, batch.offset + batch.num_local)
         located = [(every[g // batch.group_size], g % batch.group_size) for g in rows]
@@ -255,9 +203,9 @@ class GRMReward:
             "rows": [rows.start, rows.stop],
             "group_size": batch.group_size,
             "scored_groups": batch.groups,
-            "inputs_per_group": [len(p) for p in batch.plans],
-            "responses_per_input": [len(it["responses"]) for it in batch.items],
-            "engine_calls": int(bool(batch.items)),
+            "inputs_per_group": [len(p) for p in batch.plan.plans],
+            "responses_per_input": [len(it["responses"]) for it in batch.plan.items],
+            "engine_calls": int(bool(batch.plan.items)),
             "rewards": rewards,
             "seconds": round(seconds, 3),
         }
@@ -301,19 +249,6 @@ def _critique_text(outcome: GroupOutcome, member: int, cap: int) -> str:
     return where + outcome.critiques[member][:cap]
 
 
-def _process_device() -> Any:
-    """This process's accelerator device (``None`` on CPU: the model loads where transformers puts it)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return None
-    if torch.cuda.is_available():
-        from accelerate import PartialState
-
-        return PartialState().device
-    return None
-
-
 class ServedGRMReward(GRMReward):
     """:class:`GRMReward` over ``trl-grm serve`` (``POST /v1/score``): an async reward function. Each process sends
     the groups it scores in one request (chunks of 256 inputs, sent together); the server micro-batches the
@@ -341,7 +276,7 @@ class ServedGRMReward(GRMReward):
     ) -> list[float | None]:
         batch = self._prepare(prompts, completions, trainer_state)
         start = time.perf_counter()
-        results = await self.score_items_async(batch.items, batch.seed) if batch.items else []
+        results = await self.score_items_async(batch.plan.items, batch.seed) if batch.plan.items else []
         return self._finish(batch, results, time.perf_counter() - start, log_extra, log_metric)
 
     def score_items(self, items: list[dict[str, Any]], seed: int) -> list[Any]:
@@ -352,7 +287,7 @@ class ServedGRMReward(GRMReward):
         import httpx
 
         chunks = [items[i : i + _MAX_INPUTS_PER_REQUEST] for i in range(0, len(items), _MAX_INPUTS_PER_REQUEST)]
-        params = {k: v for k, v in self._score_params(seed).items() if v is not None}
+        params = {k: v for k, v in self.config.scoring_parameters(seed).as_dict().items() if v is not None}
         key = self.config.api_key or os.environ.get(API_KEY_ENV)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         url = self.config.server_url.rstrip("/") + "/v1/score"

@@ -18,6 +18,12 @@ averaged over the inputs it appears in when there are several. Rewards (``normal
   (0 the lowest, 1 the highest; 0.5 for a group with one scored completion).
 
 A completion that no parsed judgement scored gets ``None`` (TRL leaves it out), never a made-up value.
+
+This is the ONE group-reward core: :class:`~trl_grm.rewards.GRMReward` (TRL), ``POST /get_reward`` (OpenRLHF) and the
+verl adapter plan their GRM inputs with :func:`plan_groups`, score them, and turn the results into rewards with
+:func:`group_outcomes`. The seed policy is one too: policy-training step ``s`` samples with :func:`step_seed` of the
+base seed and ``s`` (the trainer's step, or a request's ``step`` field), and a group's sub-lists are drawn from that
+seed and the group itself, so a group's rewards depend only on the step, the group and the settings.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from math import gcd
 from typing import Any
+
+from ..protocol.seeding import derive_rng, derive_seed, fingerprint
 
 NORMALIZATIONS = ("mean", "centered", "rank")
 LARGE_GROUP_STRATEGIES = ("overlap", "pairwise")
@@ -168,3 +176,56 @@ def group_outcome(
     outcome.mean_scores = [sum(v) / len(v) if v else None for v in sums]
     outcome.rewards = normalize(outcome.mean_scores, normalization)
     return outcome
+
+
+def step_seed(base_seed: int, step: int) -> int:
+    """The sampling seed of policy-training step ``step``: every step draws afresh, a rerun of a step the same."""
+    return derive_seed(base_seed, "policy-step", int(step))
+
+
+@dataclass
+class Group:
+    """One prompt and its completions, judged together; ``reference`` is shown to the judge when given."""
+
+    prompt: Any
+    completions: list[str]
+    reference: str | None = None
+
+
+@dataclass
+class GroupPlan:
+    """The GRM inputs that score some groups: ``plans[g]`` lists, per input of group ``g``, the members it shows;
+    ``items`` are the inputs of all groups, group after group."""
+
+    sizes: list[int]
+    plans: list[list[list[int]]]
+    items: list[dict[str, Any]]
+
+
+def plan_groups(groups: Sequence[Group], seed: int, max_group_size: int, strategy: str) -> GroupPlan:
+    """The GRM inputs of ``groups``: one per group, or sub-lists (see the module docstring) drawn from the seed and
+    the group (its prompt and completions), never from its place in the batch."""
+    plan = GroupPlan([], [], [])
+    for group in groups:
+        members = list(group.completions)
+        rng = derive_rng(seed, fingerprint([fingerprint(group.prompt), members]), "sublists")
+        sublists = plan_sublists(len(members), max_group_size, strategy, rng)
+        plan.sizes.append(len(members))
+        plan.plans.append(sublists)
+        for sub in sublists:
+            item: dict[str, Any] = {"prompt": group.prompt, "responses": [members[m] for m in sub]}
+            if group.reference is not None:
+                item["reference"] = group.reference
+            plan.items.append(item)
+    return plan
+
+
+def group_outcomes(plan: GroupPlan, results: Sequence[Any], normalization: str) -> list[GroupOutcome]:
+    """One :class:`GroupOutcome` per planned group from the results of ``plan.items`` (in order)."""
+    if len(results) != len(plan.items):
+        raise ValueError(f"{len(results)} results for {len(plan.items)} planned GRM inputs")
+    outcomes, start = [], 0
+    for size, sublists in zip(plan.sizes, plan.plans):
+        outcomes.append(group_outcome(size, sublists, results[start : start + len(sublists)], normalization))
+        start += len(sublists)
+    return outcomes

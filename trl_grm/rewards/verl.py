@@ -25,6 +25,7 @@ import threading
 from typing import Any
 
 from .grm_reward_config import GRMRewardConfig
+from .groups import Group, group_outcomes, plan_groups, step_seed
 
 _GRMS: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
@@ -82,32 +83,32 @@ async def compute_score(
     model = os.environ.get("TRL_GRM_VERL_MODEL") or getattr(reward_model_tokenizer, "name_or_path", None)
     if not model:
         raise ValueError("no served model name: set TRL_GRM_VERL_MODEL (or pass reward_model_tokenizer)")
-    item: dict[str, Any] = {"prompt": _question(extra_info), "responses": [solution_str]}
+    reference = None
     if os.environ.get("TRL_GRM_VERL_USE_REFERENCE", "0").lower() in ("1", "true", "yes") and ground_truth:
-        item["reference"] = str(ground_truth)
+        reference = str(ground_truth)
     grm = _grm_for(reward_router_address, model, config)
-    result = await asyncio.to_thread(
-        grm.score,
-        item,
-        num_samples=config.num_samples,
-        temperature=config.temperature,
-        max_new_tokens=config.max_new_tokens,
-        seed=config.seed,
+    # The one group-reward core: the rollout is a group of one, sampled with the seed of its training step (verl
+    # passes no step to compute_score; extra_info["global_step"] is used when the dataset carries it, else step 0).
+    step = (extra_info or {}).get("global_step", 0) if isinstance(extra_info, dict) else 0
+    seed = step_seed(config.seed, step)
+    plan = plan_groups(
+        [Group(_question(extra_info), [solution_str], reference)], seed, config.max_group_size, "overlap"
     )
-    used = [s for s in result.samples or [] if s.used]
+    results = await asyncio.to_thread(grm.score, plan.items, config.scoring_parameters(seed), return_samples=True)
+    outcome = group_outcomes(plan, results, "mean")[0]
     info = {
-        "grm_scored": result.scores is not None,
-        "grm_votes": len(used),
-        "grm_failed_samples": result.num_failed,
-        "grm_principles": used[0].principles if used else "",
-        "grm_critique": used[0].critique if used else (result.error or ""),
+        "grm_scored": outcome.scored,
+        "grm_votes": outcome.num_used[0],
+        "grm_failed_samples": outcome.num_failed_samples,
+        "grm_principles": outcome.principles[0],
+        "grm_critique": outcome.critiques[0] or (results[0].error or ""),
     }
-    if result.scores is None:
+    if not outcome.scored:
         fallback = os.environ.get("TRL_GRM_VERL_FAILURE_SCORE")
         if fallback is None:
             raise RuntimeError(
-                f"the GRM could not score this rollout ({result.error}); set TRL_GRM_VERL_FAILURE_SCORE to the "
+                f"the GRM could not score this rollout ({results[0].error}); set TRL_GRM_VERL_FAILURE_SCORE to the "
                 "score verl should use for rollouts the GRM cannot judge"
             )
         return {"score": float(fallback), **info}
-    return {"score": result.scores[0] / result.num_used, **info}
+    return {"score": outcome.mean_scores[0], **info}

@@ -17,8 +17,8 @@ from ..data.rejective import REPORT_FILE
 from ..modeling.configuration_grm import GRMConfig
 from ..protocol.judging import item_messages, item_score_range
 from ..protocol.parsing import parse_output
+from ..protocol.planner import plan_orders
 from ..protocol.rules import is_correct, rule_reward
-from ..protocol.voting import make_orders
 from .model_card import GRMModelCardMixin
 from .principle_grpo_config import PrincipleGRPOConfig
 
@@ -70,7 +70,8 @@ def build_grpo_dataset(
     skip_ids=frozenset(),
     all_orders: bool = False,
 ) -> Dataset:
-    """One GRM prompt per example, responses in a seeded shuffled order, the label mapped to that order.
+    """One GRM prompt per example, responses in the order the one planner gives its first sample (what ``score()``
+    draws for the input and seed), the label mapped to that order.
 
     ``all_orders``: one prompt per cyclic shift of the responses instead (both orders of a pair), the examples in a
     seeded shuffled order and each example's prompts adjacent, so that an unshuffled sampler puts them in the same
@@ -84,10 +85,8 @@ def build_grpo_dataset(
         if (item.id if item.id is not None else i) in skip_ids:
             continue
         n = len(item.responses)
-        if all_orders:
-            orders = make_orders(n, n, "balanced")
-        else:
-            orders = make_orders(n, 1, "random", random.Random(f"{seed}:{i}:grpo"))
+        # The order(s) the one planner gives this input: its first sample's order in score(), or all cyclic shifts.
+        orders = plan_orders(item.fingerprint, n, n if all_orders else 1, "balanced" if all_orders else "random", seed)
         for order in orders:
             rows.append(
                 {

@@ -20,8 +20,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from ...data.formats import LabeledInput
-from ..cache import ORDER_KEY
+from ...data.formats import ORDER_KEY, LabeledInput
 from .base import Benchmark, BenchmarkData, BenchmarkSourceError, Judged, Row, field_of, mean_or_none
 
 LABELS = ("A>B", "B>A")
