@@ -94,6 +94,24 @@ def test_bad_recipe_is_one_line_naming_the_key(yaml_text, expected, tmp_path, ca
     assert err[0].startswith("trl-grm rft: error:") and expected in err[0], err[0]
 
 
+@pytest.mark.parametrize(
+    "option",
+    [["--num_rft_samples", "5"], ["--rft_temperature", "1.0"], ["--sampler_model_name_or_path", "some/model"]],
+    ids=["num_rft_samples", "rft_temperature", "sampler"],
+)
+def test_rft_refuses_the_sampling_options_it_would_ignore(option, tmp_path, capsys):
+    """Issue 24, defect 2: `trl-grm rft` trains on build-rft-data's rows; RejectiveSFTConfig's sampling options were
+    accepted and silently ignored (this dry run exited 0). Now one line naming the option and where it belongs."""
+    argv = ["rft", "--model_name_or_path", "HuggingFaceTB/SmolLM2-135M-Instruct", "--dataset_name", str(tmp_path)]
+    argv += ["--output_dir", str(tmp_path / "out"), "--use_cpu", "true", "--dry_run", *option]
+    code = cli(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert option[0] in err[0] and "build-rft-data" in err[0], err[0]
+    assert cli(argv[: -len(option)]) == 0  # the same dry run without it passes
+    capsys.readouterr()
+
+
 def test_unknown_command_line_option(capsys):
     assert cli(["grpo", "--model_name_or_path", "HuggingFaceTB/SmolLM2-135M-Instruct", "--beta_typo", "1"]) == 2
     assert "unknown option --beta_typo (from the command line)" in capsys.readouterr().err

@@ -26,7 +26,9 @@ def make_parser(prog: str = PROG):
         [GRMScriptArguments, RejectiveSFTConfig, ModelConfig],
         prog,
         description="SPCT stage 1b: rejective fine-tuning on the rows of build-rft-data (--dataset_name: its "
-        "output_dir). Extra options go to accelerate launch (--num_processes, --accelerate_config).",
+        "output_dir). The rejective-sampling options (--num_rft_samples, --rft_temperature, --sampler_*, ...) belong "
+        "to build-rft-data and are refused here. Extra options go to accelerate launch (--num_processes, "
+        "--accelerate_config).",
     )
 
 
@@ -37,10 +39,48 @@ def main(argv: list[str] | None = None) -> int:
     return run(script_args, training_args, model_args)
 
 
+# RejectiveSFTConfig's rejective-sampling fields (used when RejectiveSFTTrainer is given preference data) and the
+# build-rft-data option that does the same: this command trains on the rows build-rft-data sampled, so they would be
+# silently ignored here.
+SAMPLING_OPTIONS = {
+    "num_rft_samples": "--num_rft_samples",
+    "hinted_fraction": "--hinted_fraction",
+    "rft_temperature": "--temperature",
+    "rft_max_new_tokens": "--max_new_tokens",
+    "rft_batch_size": "--batch_size",
+    "binary_single": "--binary_single",
+    "balance_positions": "--balance_positions",
+    "rft_order_strategy": "--order_strategy",
+    "require_all_positions": "--require_all_positions",
+    "sampler_model_name_or_path": "--model_name_or_path",
+    "sampler_base_url": "--backend openai --base_url",
+    "sampler_model": "--served_model_name",
+}
+
+
+def check_no_sampling_options(training_args) -> None:
+    """A rejective-sampling option set for ``trl-grm rft`` is an error naming the build-rft-data option to use."""
+    import dataclasses
+
+    from trl_grm.cli.common import UsageError
+
+    defaults = {f.name: f.default for f in dataclasses.fields(training_args) if f.name in SAMPLING_OPTIONS}
+    given = [name for name, default in defaults.items() if getattr(training_args, name) != default]
+    if training_args.rejective_output_dir != f"{training_args.output_dir}/rejective":
+        given.append("rejective_output_dir")
+    if given:
+        instead = ", ".join(f"--{n} -> {SAMPLING_OPTIONS.get(n, '--output_dir')}" for n in given)
+        raise UsageError(
+            f"{', '.join('--' + n for n in given)}: rejective-sampling options, which trl-grm rft does not use (it "
+            f"trains on the rows of trl-grm build-rft-data, --dataset_name); give them to build-rft-data ({instead})"
+        )
+
+
 def run(script_args, training_args, model_args, launch_args: list[str] | None = None) -> int:
     from trl_grm.cli.common import UsageError
     from trl_grm.cli.plan_stage import check_training_run
 
+    check_no_sampling_options(training_args)
     if not model_args.model_name_or_path:
         raise UsageError("Give --model_name_or_path: the model to fine-tune")
     if not script_args.dataset_name:
