@@ -9,15 +9,13 @@ from typing import Any
 from ..planning.preflight import (
     build_on_meta,
     check_hardware,
-    check_lora_targets,
+    check_training,
     hardware_problems,
     model_facts,
-    model_specific_problems,
     resolve_model_config,
+    train_setup,
 )
 from .common import UsageError, print_plan
-
-STAGE_KIND = {"rft": "sft", "grpo": "grpo", "meta-rm": "reward"}
 
 
 def accelerate_config_of(launch_args: list[str] | None) -> tuple[dict[str, Any] | None, str | None]:
@@ -44,75 +42,37 @@ def num_processes(launch_args: list[str] | None, accelerate_config: dict[str, An
     return int(os.environ.get("WORLD_SIZE", 1))
 
 
-def sequence_length(stage: str, training_args) -> int:
-    if stage == "grpo":
-        prompt = getattr(training_args, "max_prompt_length", None) or 1024
-        return prompt + (training_args.max_completion_length or 0)
-    return training_args.max_length or 1024
-
-
 def check_training_run(
     prog: str, stage: str, script_args, training_args, model_args, launch_args: list[str] | None = None
 ) -> bool:
-    """Check a training run; with ``--dry_run`` print its plan and return ``True`` (the caller stops there)."""
-    from ..modeling.adapters import adapter_config, config_source
-    from ..planning.memory import TrainSetup, sharding_of, train_memory
+    """Check a training run (the library's preflight); with ``--dry_run`` print its plan and return ``True`` (the
+    caller stops there)."""
     from ..trainers.model_init import resolve_resume
 
     args = training_args
     args.resume_from_checkpoint = resolve_resume(args.resume_from_checkpoint, args.output_dir)
-    config = resolve_model_config(
-        config_source(model_args.model_name_or_path, script_args.base_model), model_args.model_revision
-    )
-    kind = "sequence_classification" if stage == "meta-rm" else "causal_lm"
-    model = build_on_meta(config, kind)
-    facts = model_facts(model)
-    notes = check_lora_targets(facts, model_args)
-    problems = model_specific_problems(facts, model_args)
-    if problems:
-        raise UsageError(problems[0])
-    seq = sequence_length(stage, training_args)
-    if facts.max_position_embeddings and seq > facts.max_position_embeddings:
-        raise UsageError(
-            f"max_length / max_completion_length: sequences of {seq} tokens exceed the model's context of "
-            f"{facts.max_position_embeddings}"
-        )
+    check = check_training(stage, model_args.model_name_or_path, script_args.base_model, training_args, model_args)
     if not script_args.dry_run:
         check_hardware(training_args, model_args)
         return False
+    print_training_plan(prog, stage, script_args, training_args, model_args, launch_args, check)
+    return True
+
+
+def print_training_plan(prog: str, stage: str, script_args, training_args, model_args, launch_args, check) -> None:
+    """The plan of a training dry run: the model, the training settings, the memory per GPU, notes, this machine."""
+    from ..modeling.adapters import adapter_config
+    from ..planning.memory import train_memory
 
     accelerate_config, accelerate_path = accelerate_config_of(launch_args)
     processes = num_processes(launch_args, accelerate_config)
-    per_device = training_args.per_device_train_batch_size
+    setup = train_setup(stage, check, training_args, model_args, accelerate_config, processes)
+    memory = train_memory(check.model, setup)
+    facts, per_device = check.facts, training_args.per_device_train_batch_size
     accumulation = training_args.gradient_accumulation_steps
-    setup = TrainSetup(
-        stage=STAGE_KIND[stage],
-        dtype="bfloat16" if training_args.bf16 else "float16" if training_args.fp16 else "float32",
-        use_peft=model_args.use_peft,
-        lora_r=model_args.lora_r,
-        lora_target_modules=model_args.lora_target_modules,
-        lora_target_parameters=model_args.lora_target_parameters,
-        load_in_4bit=model_args.load_in_4bit,
-        load_in_8bit=model_args.load_in_8bit,
-        nested_quant=model_args.use_bnb_nested_quant,
-        optimizer=str(training_args.optim),
-        sharding=sharding_of(accelerate_config),
-        num_processes=processes,
-        micro_batch=per_device,
-        seq_len=seq,
-        gradient_checkpointing=training_args.gradient_checkpointing,
-        attention_scores=model_args.attn_implementation == "eager" or bool(training_args.use_cpu),
-        beta=getattr(training_args, "beta", 0.0),
-        generation_tokens=per_device * seq if stage == "grpo" else 0,
-    )
-    adapter = adapter_config(model_args.model_name_or_path)
-    if adapter is not None:  # training continues this LoRA adapter (see utils.training_model)
-        targets = adapter.get("target_modules")
-        targets = sorted(targets) if isinstance(targets, list) else targets
-        setup.use_peft, setup.lora_r, setup.lora_target_modules = True, adapter.get("r", 8), targets
-    memory = train_memory(model, setup)
-    if adapter is not None:
-        lora_row = f"continues the adapter in {model_args.model_name_or_path} (r = {setup.lora_r}, modules {targets})"
+    if adapter_config(model_args.model_name_or_path) is not None:
+        lora_row = f"continues the adapter in {model_args.model_name_or_path} (r = {setup.lora_r}, modules "
+        lora_row += f"{setup.lora_target_modules})"
     elif model_args.use_peft:
         lora_row = (
             f"r = {model_args.lora_r}, alpha = {model_args.lora_alpha}, modules {model_args.lora_target_modules}"
@@ -121,14 +81,13 @@ def check_training_run(
             lora_row += f", parameters {model_args.lora_target_parameters}"
     else:
         lora_row = "no (full fine-tune)"
+    experts = f" ({facts.fused_expert_numel / 1e9:.2f}B in fused routed experts)" if facts.fused_expert_numel else ""
+    steps = training_args.max_steps if training_args.max_steps > 0 else f"{training_args.num_train_epochs} epochs"
     sections: dict[str, dict[str, Any]] = {
         "model": {
             "model_name_or_path": model_args.model_name_or_path,
-            "architecture": f"{facts.model_type} ({type(model).__name__})",
-            "parameters": f"{facts.num_parameters / 1e9:.2f}B"
-            + (
-                f" ({facts.fused_expert_numel / 1e9:.2f}B in fused routed experts)" if facts.fused_expert_numel else ""
-            ),
+            "architecture": f"{facts.model_type} ({type(check.model).__name__})",
+            "parameters": f"{facts.num_parameters / 1e9:.2f}B{experts}",
             "context": facts.max_position_embeddings,
             "dtype / attention": f"{setup.dtype} / {model_args.attn_implementation or 'default'}",
             "quantization": "4-bit NF4" if model_args.load_in_4bit else "8-bit" if model_args.load_in_8bit else "none",
@@ -139,10 +98,8 @@ def check_training_run(
             "learning rate": training_args.learning_rate,
             "effective batch": f"{per_device} per device x {accumulation} accumulation x {processes} processes = "
             f"{per_device * accumulation * processes}",
-            "steps": training_args.max_steps
-            if training_args.max_steps > 0
-            else f"{training_args.num_train_epochs} epochs",
-            "sequence length": seq,
+            "steps": steps,
+            "sequence length": check.seq_len,
             "gradient checkpointing": training_args.gradient_checkpointing,
             "LoRA": lora_row,
             "accelerate": accelerate_path or f"{processes} process(es), accelerate defaults (no --accelerate_config)",
@@ -152,13 +109,12 @@ def check_training_run(
     }
     if stage == "grpo":
         sections["training"]["GRPO"] = f"G = {training_args.num_generations}, beta = {training_args.beta}"
-    if notes or memory.notes:
-        sections["notes"] = {str(i + 1): n for i, n in enumerate(notes + memory.notes)}
+    if check.notes or memory.notes:
+        sections["notes"] = {str(i + 1): n for i, n in enumerate(check.notes + memory.notes)}
     sections["this machine"] = {
         "problems": "; ".join(hardware_problems(training_args, model_args)) or "none (this run can start here)"
     }
     print_plan(prog, sections)
-    return True
 
 
 def examples_or_reason(script_args, seed: int) -> tuple[list | None, str]:

@@ -18,23 +18,30 @@ response is textually identical to another response are skipped (the label canno
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, islice
 from numbers import Integral, Real
-from os import PathLike
-from pathlib import Path
 from typing import Any
 
-from ..protocol.inputs import GRMInput
 from ..protocol.template import Context, validate_context
-from ..utils.jsonl import parse_json_or_jsonl
+from .examples import ORDER_KEY, LabeledInput, LoadReport, examples_fingerprint
+from .rows import open_rows
+
+__all__ = [
+    "FORMATS",
+    "ORDER_KEY",
+    "LabeledInput",
+    "LoadReport",
+    "chosen_position",
+    "detect_format",
+    "examples_fingerprint",
+    "load_preference_data",
+    "to_listwise",
+]
 
 FORMATS = ("pairwise", "best_of_n", "ratings", "single")
 
@@ -54,52 +61,6 @@ _USED_COLUMNS = {
     "single": _COMMON_COLUMNS | {"response", "completion", "label"},
 }
 _HH_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant): ")
-
-
-@dataclass
-class LabeledInput(GRMInput):
-    """A :class:`~trl_grm.protocol.inputs.GRMInput` with its label (the rule of paper Eq. 4).
-
-    ``label``: for two or more responses, the index of the best one; for a single response, its 0/1 correctness.
-    ``meta``: the row's extra columns (e.g. ``subset``, ``source``, ``family``) plus ``row``, its index.
-    """
-
-    label: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-# An example whose meta has this key is sampled with that order strategy ("fixed": as given, e.g. a benchmark that
-# judges both orders itself); the rest are shuffled per sample (the paper).
-ORDER_KEY = "_order"
-
-
-def examples_fingerprint(examples: Sequence[LabeledInput]) -> str:
-    """A hash of the examples (context, responses, label, order strategy): a cache or a stage's output only serves
-    the data it was made from."""
-    h = hashlib.sha256()
-    for ex in examples:
-        item = [ex.context, ex.responses, ex.label, ex.principles, ex.reference]
-        if ORDER_KEY in ex.meta:
-            item.append(ex.meta[ORDER_KEY])
-        h.update(json.dumps(item).encode())
-    return h.hexdigest()[:16]
-
-
-@dataclass
-class LoadReport:
-    """What :func:`load_preference_data` read: rows seen, examples kept, rows skipped (with their indices)."""
-
-    format: str
-    rows: int = 0
-    kept: int = 0
-    skipped_ties: int = 0
-    tie_rows: list[int] = field(default_factory=list)
-    skipped_identical: int = 0
-    identical_rows: list[int] = field(default_factory=list)
-    label_counts: dict[int, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _Skip(Exception):
@@ -374,63 +335,6 @@ def to_listwise(
         return None
 
 
-# ------------------------------------------------------------------------------------------------------- sources
-def _read_json_file(path: Path) -> tuple[Iterator[Any], list[str] | None]:
-    name = path.name.lower()
-    if name.endswith(".jsonl"):
-
-        def lines() -> Iterator[Any]:
-            with open(path, encoding="utf-8") as f:
-                row = 0
-                for lineno, line in enumerate(f, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as error:
-                        raise ValueError(f"Row {row} ({path}, line {lineno}): invalid JSON ({error})") from None
-                    row += 1
-
-        return lines(), None
-    if name.endswith(".json"):
-        data, _ = parse_json_or_jsonl(path.read_text(encoding="utf-8"), str(path))
-        if isinstance(data, Mapping) and data and all(isinstance(v, list) for v in data.values()):
-            lengths = {len(v) for v in data.values()}
-            if len(lengths) != 1:
-                raise ValueError(f"{path}: columns have different lengths {sorted(lengths)}")
-            keys = list(data)
-            data = [dict(zip(keys, values)) for values in zip(*data.values())]
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of rows or a dict of equal-length columns")
-        return iter(data), None
-    raise ValueError(
-        f"Unsupported file {path}: expected .jsonl or .json (load other files with datasets and pass the Dataset)"
-    )
-
-
-def _open(source: Any) -> tuple[Iterator[Any], list[str] | None]:
-    """Rows of ``source`` and its column names when known up front."""
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        datasets = None
-    if datasets is not None:
-        if isinstance(source, (datasets.DatasetDict, datasets.IterableDatasetDict)):
-            raise TypeError(f"Got a DatasetDict with splits {list(source)}; pass one split, e.g. data['train']")
-        if isinstance(source, (datasets.Dataset, datasets.IterableDataset)):
-            return iter(source), list(source.column_names or []) or None
-    if isinstance(source, (str, PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"No such preference data file: {path}")
-        return _read_json_file(path)
-    if isinstance(source, Mapping):
-        raise TypeError("Pass a list of rows (dicts), a datasets.Dataset or a path, not a single dict")
-    if isinstance(source, Iterable):
-        return iter(source), None
-    raise TypeError(f"Unsupported preference data source of type {type(source).__name__}")
-
-
 def load_preference_data(
     source: Any, *, format: str | None = None, seed: int = 0, limit: int | None = None
 ) -> tuple[list[LabeledInput], LoadReport]:
@@ -448,7 +352,7 @@ def load_preference_data(
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a non-negative integer or None, got {limit!r}")
-    rows, columns = _open(source)
+    rows, columns = open_rows(source)
     if limit is not None:
         rows = islice(rows, limit)
     first = next(rows, None)

@@ -105,6 +105,26 @@ def evaluate(
         examples, load_report = data  # already loaded (see load_eval_data)
     else:
         examples, load_report = load_eval_data(data, format=format, seed=settings.seed, limit=limit)
+    samples, greedy = sample_examples(grm, examples, output_dir, settings, model_id, batch_size, progress)
+    meta_rm = meta_rm if meta_rm is not None else getattr(grm, "meta_rm", None)
+    metas = meta_scores_for(meta_rm, examples, samples, progress=progress) if meta_rm is not None else None
+    if bench is None:
+        report = compute_report(examples, samples, settings, greedy=greedy, meta_scores=metas)
+        report["data"] = load_report.as_dict()
+    else:
+        from .benchmarks import benchmark_report
+
+        report = benchmark_report(bench, bench_data, samples, settings, greedy=greedy, meta_scores=metas)
+    report["model"] = model_id
+    write_reports(report, output_dir, title)
+    return report
+
+
+def sample_examples(
+    grm: Any, examples: Sequence[LabeledInput], output_dir, settings: EvalSettings, model_id, batch_size, progress
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]] | None]:
+    """The voting samples (``max(ks)`` per example) and the greedy ones, from the caches in ``output_dir`` (only what
+    is missing is sampled)."""
     config = grm.config
     max_new_tokens = settings.max_new_tokens or config.max_new_tokens
     common = {
@@ -136,16 +156,11 @@ def evaluate(
         greedy_cache = SampleCache(os.path.join(output_dir, "greedy"), {**common, "temperature": 0.0})
         greedy = [s[0] for s in greedy_cache.fill(grm, examples, 1, temperature=0.0, seed=settings.seed,
                                                   desc="Greedy", **kw)]  # fmt: skip
-    meta_rm = meta_rm if meta_rm is not None else getattr(grm, "meta_rm", None)
-    metas = meta_scores_for(meta_rm, examples, samples, progress=progress) if meta_rm is not None else None
-    if bench is None:
-        report = compute_report(examples, samples, settings, greedy=greedy, meta_scores=metas)
-        report["data"] = load_report.as_dict()
-    else:
-        from .benchmarks import benchmark_report
+    return samples, greedy
 
-        report = benchmark_report(bench, bench_data, samples, settings, greedy=greedy, meta_scores=metas)
-    report["model"] = model_id
+
+def write_reports(report: dict[str, Any], output_dir, title: str | None) -> None:
+    """``report.json``, ``report.md`` and the plot (when matplotlib is installed)."""
     with open(os.path.join(output_dir, REPORT_JSON), "w") as f:
         json.dump(report, f, indent=2)
     with open(os.path.join(output_dir, REPORT_MD), "w") as f:
@@ -154,4 +169,3 @@ def evaluate(
         plot_report(report, os.path.join(output_dir, REPORT_PNG), title or "")
     except ImportError:
         logger.warning("matplotlib is not installed (pip install 'trl-grm[plots]'): no %s", REPORT_PNG)
-    return report

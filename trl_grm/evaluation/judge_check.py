@@ -60,41 +60,11 @@ def both_orders_check(
     samples = [[{"order": s.order, "text": s.text, "scores": s.scores} for s in r.samples] for r in sampled]
     metas = meta_scores_for(meta_rm, examples, samples, progress=False) if meta_rm is not None else None
 
-    rows = []
-    for i, (ex, g, s) in enumerate(zip(examples, greedy, samples)):
-        right = [is_correct(x.scores, ex.label) for x in g.samples]
-        row = {
-            "group": str(ex.meta.get(group_by, "")) if group_by else "",
-            "valid": [x.scores is not None for x in g.samples] + [x["scores"] is not None for x in s],
-            "per_order": right,
-            "both_orders": all(right),
-            "consistent": M.position_consistency([x.order for x in g.samples], [x.scores for x in g.samples]) or 0.0,
-            "sample_right": [is_correct(x["scores"], ex.label) for x in s],
-        }
-        scores = [x["scores"] for x in s]
-        for k in ks:
-            rng = random.Random(f"{seed}:{i}:{k}")
-            row[f"voting@{k}"] = M.example_accuracy(scores, ex.label, k, rng=rng)
-            if metas is not None:
-                rng = random.Random(f"{seed}:{i}:{k}")  # the same subsets and coins: only the selection differs
-                kw = dict(meta_scores=metas[i], k_meta=k_meta, rng=rng)
-                row[f"metarm@{k}"] = M.example_accuracy(scores, ex.label, k, **kw)
-        rows.append(row)
-
-    def summary(part: list[dict]) -> dict[str, Any]:
-        out = {
-            "pairs": len(part),
-            "valid": M.mean([v for r in part for v in r["valid"]]),
-            "per_order": M.mean([v for r in part for v in r["per_order"]]),
-            "both_orders": M.mean([float(r["both_orders"]) for r in part]),
-            "position_consistency": M.mean([r["consistent"] for r in part]),
-            "sample_accuracy": M.mean([v for r in part for v in r["sample_right"]]),
-        }
-        for key in [k for k in part[0] if "@" in k]:
-            out[key] = M.mean([r[key] for r in part])
-        return out
-
-    report = {"overall": summary(rows), "settings": {"ks": ks, "temperature": temperature, "seed": seed}}
+    rows = [
+        _pair_row(i, ex, g, s, ks, metas, k_meta, group_by, seed)
+        for i, (ex, g, s) in enumerate(zip(examples, greedy, samples))
+    ]
+    report = {"overall": _summary(rows), "settings": {"ks": ks, "temperature": temperature, "seed": seed}}
     if metas is not None:
         pairs = [(m, r["sample_right"][j]) for ms, r in zip(metas, rows) for j, m in enumerate(ms) if m is not None]
         try:  # how well the Meta RM tells right sampled judgements from wrong ones
@@ -103,8 +73,46 @@ def both_orders_check(
             report["overall"]["meta_roc_auc"] = None
     groups = sorted({r["group"] for r in rows} - {""})
     if groups:
-        report["groups"] = {name: summary([r for r in rows if r["group"] == name]) for name in groups}
+        report["groups"] = {name: _summary([r for r in rows if r["group"] == name]) for name in groups}
     return report
+
+
+def _pair_row(i: int, ex, greedy, samples, ks, metas, k_meta, group_by, seed) -> dict[str, Any]:
+    """One pair's greedy verdicts in both orders and its Voting@k / MetaRM@k from the sampled judgements."""
+    right = [is_correct(x.scores, ex.label) for x in greedy.samples]
+    row = {
+        "group": str(ex.meta.get(group_by, "")) if group_by else "",
+        "valid": [x.scores is not None for x in greedy.samples] + [x["scores"] is not None for x in samples],
+        "per_order": right,
+        "both_orders": all(right),
+        "consistent": M.position_consistency([x.order for x in greedy.samples], [x.scores for x in greedy.samples])
+        or 0.0,
+        "sample_right": [is_correct(x["scores"], ex.label) for x in samples],
+    }
+    scores = [x["scores"] for x in samples]
+    for k in ks:
+        rng = random.Random(f"{seed}:{i}:{k}")
+        row[f"voting@{k}"] = M.example_accuracy(scores, ex.label, k, rng=rng)
+        if metas is not None:
+            rng = random.Random(f"{seed}:{i}:{k}")  # the same subsets and coins: only the selection differs
+            kw = dict(meta_scores=metas[i], k_meta=k_meta, rng=rng)
+            row[f"metarm@{k}"] = M.example_accuracy(scores, ex.label, k, **kw)
+    return row
+
+
+def _summary(part: list[dict]) -> dict[str, Any]:
+    """The means of a group of pair rows."""
+    out = {
+        "pairs": len(part),
+        "valid": M.mean([v for r in part for v in r["valid"]]),
+        "per_order": M.mean([v for r in part for v in r["per_order"]]),
+        "both_orders": M.mean([float(r["both_orders"]) for r in part]),
+        "position_consistency": M.mean([r["consistent"] for r in part]),
+        "sample_accuracy": M.mean([v for r in part for v in r["sample_right"]]),
+    }
+    for key in [k for k in part[0] if "@" in k]:
+        out[key] = M.mean([r[key] for r in part])
+    return out
 
 
 def check_markdown(report: dict[str, Any], title: str = "") -> str:

@@ -75,39 +75,11 @@ def compute_report(
     if short:
         raise ValueError(f"Example {short[0]} has {len(samples[short[0]])} samples, fewer than k = {k_max}")
     scores = [[s["scores"] for s in ss[:k_max]] for ss in samples]
-    metric = "accuracy" if kind == "ranking" else "roc_auc"
-
-    # Per example and k: expected accuracy (ranking) or voted mean score (single).
-    per_k: dict[str, dict[int, list]] = {"voting": {}, "metarm": {}}
-    for k in settings.ks:
-        for mode in ("voting", "metarm") if meta_scores is not None else ("voting",):
-            values = []
-            for i, ex in enumerate(examples):
-                # Same random numbers for both modes (common subsets and tie-breaks): they differ only by the
-                # Meta RM's selection, and MetaRM@k equals Voting@k wherever it keeps every sample.
-                rng = random.Random(f"{settings.seed}:{i}:{k}")
-                metas = meta_scores[i][:k_max] if mode == "metarm" else None
-                kw = dict(meta_scores=metas, k_meta=settings.k_meta, num_subsets=settings.num_subsets, rng=rng)
-                if kind == "ranking":
-                    values.append(M.example_accuracy(scores[i], ex.label, k, tie_break=settings.tie_break, **kw))
-                else:
-                    values.append(M.example_mean_score(scores[i], k, **kw))
-            per_k[mode][k] = values
-    greedy_values = None
-    if greedy is not None:
-        g_scores = [[g["scores"]] for g in greedy]
-        greedy_values = [
-            M.example_accuracy(
-                s, ex.label, 1, tie_break=settings.tie_break, rng=random.Random(f"{settings.seed}:{i}:g")
-            )
-            if kind == "ranking"
-            else M.example_mean_score(s, 1, rng=random.Random(0))
-            for i, (s, ex) in enumerate(zip(g_scores, examples))
-        ]
-
+    per_k = _per_k_values(kind, examples, scores, settings, meta_scores)
+    greedy_values = _greedy_values(kind, examples, greedy, settings) if greedy is not None else None
     report: dict[str, Any] = {
         "kind": kind,
-        "metric": metric,
+        "metric": "accuracy" if kind == "ranking" else "roc_auc",
         "num_examples": len(examples),
         "chance": M.mean([1 / len(ex.responses) for ex in examples]) if kind == "ranking" else 0.5,
         "settings": asdict(settings),
@@ -127,32 +99,75 @@ def compute_report(
         for mode, by_k in per_k.items():
             if by_k:
                 group[mode] = {str(k): summarise(values, f"{mode}:{k}") for k, values in by_k.items()}
-        flat = [s for i in idx for s in scores[i]]
-        group["format_failure"] = M.mean([float(s is None) for s in flat])
-        group["failures"] = dict(Counter(s["status"] for i in idx for s in samples[i][:k_max] if s["status"] != "ok"))
-        group["no_verdict_k1"] = M.mean([float(scores[i][0] is None) for i in idx])
-        if kind == "ranking":
-            consistency = [M.position_consistency([s["order"] for s in samples[i][:k_max]], scores[i]) for i in idx]
-            known = [c for c in consistency if c is not None]
-            group["position_consistency"] = M.mean(known) if known else None
+        group.update(_sample_health(kind, idx, samples, scores, k_max))
         report["groups"][name] = group
-
     if kind == "ranking":
-        subset_values = {n: g for n, g in report["groups"].items() if n != OVERALL}
-        names = {str(ex.meta["subset"]) for ex in examples if "subset" in ex.meta}
-        if not subset_values and len(names) == 1:  # one subset: it is the overall group
-            subset_values = {names.pop(): report["groups"][OVERALL]}
-        sections = {}
-        for mode in ["greedy"] + [m for m in per_k if per_k[m]]:
-            for k in [None] if mode == "greedy" else settings.ks:
-                accs = {
-                    n: (g[mode] if k is None else g[mode][str(k)])["value"]
-                    for n, g in subset_values.items()
-                    if mode in g
-                }
-                rb = M.rewardbench_sections(accs)
-                if rb:
-                    sections[mode if k is None else f"{mode}@{k}"] = rb
+        sections = _rewardbench_sections(examples, report["groups"], per_k, settings)
         if sections:
             report["rewardbench"] = sections
     return report
+
+
+def _per_k_values(kind: str, examples, scores, settings: EvalSettings, meta_scores) -> dict[str, dict[int, list]]:
+    """Per mode (voting, metarm) and k: each example's expected accuracy (ranking) or voted mean score (single)."""
+    k_max = settings.ks[-1]
+    per_k: dict[str, dict[int, list]] = {"voting": {}, "metarm": {}}
+    for k in settings.ks:
+        for mode in ("voting", "metarm") if meta_scores is not None else ("voting",):
+            values = []
+            for i, ex in enumerate(examples):
+                # Same random numbers for both modes (common subsets and tie-breaks): they differ only by the
+                # Meta RM's selection, and MetaRM@k equals Voting@k wherever it keeps every sample.
+                rng = random.Random(f"{settings.seed}:{i}:{k}")
+                metas = meta_scores[i][:k_max] if mode == "metarm" else None
+                kw = dict(meta_scores=metas, k_meta=settings.k_meta, num_subsets=settings.num_subsets, rng=rng)
+                if kind == "ranking":
+                    values.append(M.example_accuracy(scores[i], ex.label, k, tie_break=settings.tie_break, **kw))
+                else:
+                    values.append(M.example_mean_score(scores[i], k, **kw))
+            per_k[mode][k] = values
+    return per_k
+
+
+def _greedy_values(kind: str, examples, greedy, settings: EvalSettings) -> list:
+    """Each example's greedy accuracy (ranking) or greedy score (single)."""
+    g_scores = [[g["scores"]] for g in greedy]
+    return [
+        M.example_accuracy(s, ex.label, 1, tie_break=settings.tie_break, rng=random.Random(f"{settings.seed}:{i}:g"))
+        if kind == "ranking"
+        else M.example_mean_score(s, 1, rng=random.Random(0))
+        for i, (s, ex) in enumerate(zip(g_scores, examples))
+    ]
+
+
+def _sample_health(kind: str, idx: list[int], samples, scores, k_max: int) -> dict[str, Any]:
+    """Format failures (rate and by status), no verdict at k = 1 and position consistency of a group's samples."""
+    flat = [s for i in idx for s in scores[i]]
+    health: dict[str, Any] = {
+        "format_failure": M.mean([float(s is None) for s in flat]),
+        "failures": dict(Counter(s["status"] for i in idx for s in samples[i][:k_max] if s["status"] != "ok")),
+        "no_verdict_k1": M.mean([float(scores[i][0] is None) for i in idx]),
+    }
+    if kind == "ranking":
+        consistency = [M.position_consistency([s["order"] for s in samples[i][:k_max]], scores[i]) for i in idx]
+        known = [c for c in consistency if c is not None]
+        health["position_consistency"] = M.mean(known) if known else None
+    return health
+
+
+def _rewardbench_sections(examples, groups: dict[str, Any], per_k, settings: EvalSettings) -> dict[str, Any]:
+    """RewardBench's section scores of each mode and k, from the subsets' accuracies (none without its subsets)."""
+    subset_values = {n: g for n, g in groups.items() if n != OVERALL}
+    names = {str(ex.meta["subset"]) for ex in examples if "subset" in ex.meta}
+    if not subset_values and len(names) == 1:  # one subset: it is the overall group
+        subset_values = {names.pop(): groups[OVERALL]}
+    sections = {}
+    for mode in ["greedy"] + [m for m in per_k if per_k[m]]:
+        for k in [None] if mode == "greedy" else settings.ks:
+            accs = {
+                n: (g[mode] if k is None else g[mode][str(k)])["value"] for n, g in subset_values.items() if mode in g
+            }
+            rb = M.rewardbench_sections(accs)
+            if rb:
+                sections[mode if k is None else f"{mode}@{k}"] = rb
+    return sections

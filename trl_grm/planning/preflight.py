@@ -208,3 +208,84 @@ def target_hardware():
         yield
     finally:
         training_args.is_torch_bf16_gpu_available = saved
+
+
+# The memory planner's kind of each training command.
+STAGE_KIND = {"rft": "sft", "grpo": "grpo", "meta-rm": "reward"}
+
+
+@dataclass
+class TrainingCheck:
+    """What the checks of a training run found: the model on the meta device, its facts, notes for the plan and the
+    sequence length the run trains on."""
+
+    model: Any
+    facts: ModelFacts
+    notes: list[str]
+    seq_len: int
+
+
+def sequence_length(stage: str, training_args) -> int:
+    """Tokens per training sequence: GRPO's prompt plus completion, else ``max_length`` (1024 when unset)."""
+    if stage == "grpo":
+        prompt = getattr(training_args, "max_prompt_length", None) or 1024
+        return prompt + (training_args.max_completion_length or 0)
+    return training_args.max_length or 1024
+
+
+def check_training(
+    stage: str, model_name_or_path: str, base_model: str | None, training_args, model_args
+) -> TrainingCheck:
+    """Check a training run against the model's config (no weights): LoRA targets, model-specific settings and the
+    sequence length against the context; the first problem is a :class:`UsageError` naming its key."""
+    from ..modeling.adapters import config_source
+
+    config = resolve_model_config(config_source(model_name_or_path, base_model), model_args.model_revision)
+    model = build_on_meta(config, "sequence_classification" if stage == "meta-rm" else "causal_lm")
+    facts = model_facts(model)
+    notes = check_lora_targets(facts, model_args)
+    problems = model_specific_problems(facts, model_args)
+    if problems:
+        raise UsageError(problems[0])
+    seq = sequence_length(stage, training_args)
+    if facts.max_position_embeddings and seq > facts.max_position_embeddings:
+        raise UsageError(
+            f"max_length / max_completion_length: sequences of {seq} tokens exceed the model's context of "
+            f"{facts.max_position_embeddings}"
+        )
+    return TrainingCheck(model, facts, notes, seq)
+
+
+def train_setup(stage: str, check: TrainingCheck, training_args, model_args, accelerate_config, processes: int):
+    """The memory planner's :class:`~trl_grm.planning.memory.TrainSetup` of a checked run (a LoRA adapter folder
+    given as the model counts as that adapter, whose training continues)."""
+    from ..modeling.adapters import adapter_config
+    from .memory import TrainSetup, sharding_of
+
+    per_device = training_args.per_device_train_batch_size
+    setup = TrainSetup(
+        stage=STAGE_KIND[stage],
+        dtype="bfloat16" if training_args.bf16 else "float16" if training_args.fp16 else "float32",
+        use_peft=model_args.use_peft,
+        lora_r=model_args.lora_r,
+        lora_target_modules=model_args.lora_target_modules,
+        lora_target_parameters=model_args.lora_target_parameters,
+        load_in_4bit=model_args.load_in_4bit,
+        load_in_8bit=model_args.load_in_8bit,
+        nested_quant=model_args.use_bnb_nested_quant,
+        optimizer=str(training_args.optim),
+        sharding=sharding_of(accelerate_config),
+        num_processes=processes,
+        micro_batch=per_device,
+        seq_len=check.seq_len,
+        gradient_checkpointing=training_args.gradient_checkpointing,
+        attention_scores=model_args.attn_implementation == "eager" or bool(training_args.use_cpu),
+        beta=getattr(training_args, "beta", 0.0),
+        generation_tokens=per_device * check.seq_len if stage == "grpo" else 0,
+    )
+    adapter = adapter_config(model_args.model_name_or_path)
+    if adapter is not None:  # training continues this LoRA adapter (see trainers.model_init.training_model)
+        targets = adapter.get("target_modules")
+        targets = sorted(targets) if isinstance(targets, list) else targets
+        setup.use_peft, setup.lora_r, setup.lora_target_modules = True, adapter.get("r", 8), targets
+    return setup

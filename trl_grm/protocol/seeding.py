@@ -8,21 +8,18 @@ alone or in a list, at any position, with any batch size, and across a resumed r
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from typing import Any
+
+from ..utils.hashing import fingerprint
+
+__all__ = ["SEEDING_VERSION", "derive_rng", "derive_seed", "fingerprint"]
 
 # Stored with resumable sample caches: bumped whenever the derivation of orders or sample seeds changes, so that a
 # cache is never extended with samples drawn under another scheme. 2: per-sample seeds (before: one per batch).
 # 3: rejective sampling, Meta RM data, the evaluation cache and GRPO prompts take their response orders (and hints)
 # from the one planner (trl_grm.protocol.planner), keyed by the input's fingerprint as score() is (before: by index).
 SEEDING_VERSION = 3
-
-
-def fingerprint(obj: Any) -> str:
-    """A stable hex digest of a JSON-serialisable object (dict keys sorted)."""
-    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _key(seed: int, parts: tuple[Any, ...]) -> bytes:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from ..protocol.seeding import fingerprint
+from .hashing import fingerprint
 from .jsonl import append_records, check_run_settings, read_finished
 
 SAMPLES_FILE = "samples.jsonl"
