@@ -174,7 +174,9 @@ def test_meta_rm_picks_the_right_samples(work, rft_judge):
         str(path),  # initialised from the judge, as the paper's Meta RM shares the GRM's backbone
         args=MetaRMConfig(
             output_dir=str(work["root"] / "meta_run"),
-            max_steps=300,
+            # 800 steps: from the RFT judge trained on the samples the one planner draws (seeding 3), the Meta RM's
+            # ROC-AUC is 0.52 after 300 steps, 0.71 after 500, 0.79 after 600 and 1.0 after 800.
+            max_steps=800,
             per_device_train_batch_size=16,
             learning_rate=1e-3,  # tiny-model value
             max_length=256,

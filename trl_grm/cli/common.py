@@ -178,6 +178,7 @@ def train_and_save(trainer, script_args: GRMScriptArguments, training_args, what
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
     trainer.accelerator.print(f"Saved the {what} to {training_args.output_dir}")
+    trainer.accelerator.end_training()  # accelerate's end of a script: the process group is torn down cleanly
 
 
 def print_plan(title: str, sections: dict[str, dict[str, Any]]) -> None:
