@@ -286,6 +286,17 @@ def test_resume_with_other_inputs_is_refused_and_overwrite_restarts(judge_dir, t
     assert after[1]["input_hash"] == before[0]["input_hash"]
 
 
+def test_an_output_that_is_not_jsonl_is_its_own_error(judge_dir, tmp_path, capsys, no_model_load):
+    """A corrupt --output is reported as what it is, not as results made with other settings."""
+    output = tmp_path / "out.jsonl"
+    output.write_text("this is not JSON\n")
+    inputs = _write_jsonl(tmp_path / "in.jsonl", ITEMS[:1])
+    argv = ["score", "--model_name_or_path", judge_dir, "--input", inputs, "--output", str(output)]
+    assert main(argv) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "other settings" not in line and "Expecting value" in line, line
+
+
 def test_a_finished_output_says_nothing_to_do_without_loading(judge_dir, tmp_path, capsys, monkeypatch):
     output = str(tmp_path / "out.jsonl")
     inputs = _write_jsonl(tmp_path / "in.jsonl", ITEMS)

@@ -19,6 +19,7 @@ from typing import Any
 from ..modeling.loading import BackendArguments, check_backend_arguments, grm_config_for, load_grm
 from ..protocol.inputs import to_inputs
 from ..protocol.parameters import ScoringParameters
+from ..utils.hashing import fingerprint
 from .common import (
     UsageError,
     check_input_file,
@@ -253,7 +254,7 @@ def run(args: ScoreArguments, params: ScoringParameters | None = None, backend: 
             print(f"{PROG}: {args.output} holds {len(done)} result(s); resuming at input {len(done)}", file=sys.stderr)
         quiet_loading()
         grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
-        results += score_batches(grm, items, len(done), settings, args, store)
+        results += score_batches(grm, items, len(done), settings, args, store, fingerprint(store_settings))
     if args.pretty:
         for record in results:
             header = f"=== input {record['index'] + 1} of {len(items)}" + (
@@ -295,6 +296,7 @@ def print_dry_run(items, settings: ScoringParameters, model_id, backend: Backend
 
 def open_output(args: ScoreArguments, items, settings: dict[str, Any]):
     """The results ``--output`` already holds (checked: same settings, the first inputs in order) and its store."""
+    from ..utils.jsonl import SettingsMismatch
     from ..utils.store import SampleStore
 
     if not args.output:
@@ -302,19 +304,23 @@ def open_output(args: ScoreArguments, items, settings: dict[str, Any]):
     store = SampleStore.in_file(args.output, settings)
     if args.overwrite:
         store.clear()
+    done = store.records()
+    check_resume(args.output, done, [it.fingerprint for it in items])  # other inputs first, as before
     try:
-        done = store.open()
-    except ValueError:
+        store.check(done)
+    except SettingsMismatch:
         raise UsageError(
             f"--output {args.output} holds results made with other settings (model, seed or sampling options); "
             "use the same settings, --overwrite or another --output"
         ) from None
-    check_resume(args.output, done, [it.fingerprint for it in items])
     return done, store
 
 
-def score_batches(grm, items, start: int, settings: ScoringParameters, args: ScoreArguments, store) -> list[dict]:
-    """Score ``items[start:]`` batch by batch, each batch's records appended to the store as soon as it finishes."""
+def score_batches(
+    grm, items, start: int, settings: ScoringParameters, args: ScoreArguments, store, settings_hash: str
+) -> list[dict]:
+    """Score ``items[start:]`` batch by batch, each batch's records (stamped with the settings hash) appended to the
+    store as soon as it finishes."""
     from ..utils.progress import sample_bar
 
     k = settings.num_samples
@@ -329,6 +335,7 @@ def score_batches(grm, items, start: int, settings: ScoringParameters, args: Sco
                     "index": lo + i,
                     **({"id": it.id} if it.id is not None else {}),
                     "input_hash": it.fingerprint,
+                    "settings_hash": settings_hash,
                     **r.to_dict(),
                 }
                 for i, (it, r) in enumerate(zip(batch, scored))

@@ -43,11 +43,17 @@ def config_source(model_name_or_path: str, base_model: str | None = None) -> str
     return model_name_or_path
 
 
-def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLike, **kwargs):
+def load_grm_with_adapter(
+    base: str | os.PathLike,
+    adapter_dir: str | os.PathLike,
+    meta_rm: Any = None,
+    max_batch_size: int = 64,
+    **model_kwargs: Any,
+):
     """A GRM from a base checkpoint plus a LoRA adapter directory (merged), with the adapter's ``grm_config.json``.
 
     The base is given explicitly: an adapter's recorded ``base_model_name_or_path`` may be a path on another machine.
-    ``kwargs`` go to :class:`~trl_grm.GRMForPointwiseScoring` (``meta_rm``, ``max_batch_size``).
+    ``model_kwargs`` go to the base's ``from_pretrained`` (``dtype``, ``device_map``, ...).
     """
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -55,9 +61,11 @@ def load_grm_with_adapter(base: str | os.PathLike, adapter_dir: str | os.PathLik
     from .configuration_grm import GRMConfig
     from .modeling_grm import GRMForPointwiseScoring
 
-    model = AutoModelForCausalLM.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, **model_kwargs)
     with warnings.catch_warnings():  # PEFT calls a transformers method that transformers 5 marks as deprecated
         warnings.simplefilter("ignore", FutureWarning)
         model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     config = GRMConfig.from_pretrained(str(adapter_dir))
-    return GRMForPointwiseScoring(model, AutoTokenizer.from_pretrained(base), config, **kwargs)
+    return GRMForPointwiseScoring(
+        model, AutoTokenizer.from_pretrained(base), config, meta_rm=meta_rm, max_batch_size=max_batch_size
+    )

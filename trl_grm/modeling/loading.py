@@ -104,10 +104,11 @@ def load_grm(
 ):
     """The GRM on the engine that ``backend`` chooses (transformers when ``None``).
 
-    ``model_name_or_path``: a GRM or causal-LM folder or Hub id, a LoRA adapter folder (merged into ``base_model``
-    or the base it records), or ``None`` for the embedded default GRM (except over a server, which serves its own
-    model). ``config`` replaces the model's GRM settings; ``model_kwargs`` go to ``from_pretrained`` (transformers:
-    ``device_map``, ``dtype``, ...). A path that does not exist and is not a Hub model fails at once, clearly.
+    ``model_name_or_path``: a GRM or causal-LM folder or Hub id (a LoRA adapter folder too, which transformers loads
+    on the base it records), or ``None`` for the embedded default GRM (except over a server, which serves its own
+    model). With ``base_model``, the adapter folder is merged into that base instead. ``config`` replaces the
+    model's GRM settings; ``model_kwargs`` go to ``from_pretrained`` (transformers: ``device_map``, ``dtype``, ...).
+    A path that does not exist and is not a Hub model fails at once, clearly.
     """
     from .modeling_grm import GRMForPointwiseScoring
 
@@ -142,16 +143,16 @@ def load_grm(
             path, backend="vllm", backend_kwargs=options, meta_rm=meta_rm, config=config
         )
     kwargs = {**_transformers_kwargs(args), **model_kwargs}
-    from .adapters import adapter_base, adapter_config, load_grm_with_adapter
+    if base_model is not None:  # a LoRA adapter folder merged into this base (its recorded base may be elsewhere)
+        from .adapters import load_grm_with_adapter
 
-    if adapter_config(path) is None:
-        return GRMForPointwiseScoring.from_pretrained(
-            path, config=config, meta_rm=meta_rm, max_batch_size=max_batch_size, **kwargs
-        )
-    grm = load_grm_with_adapter(adapter_base(path, base_model), path, meta_rm=meta_rm, max_batch_size=max_batch_size)
-    if config is not None:
-        grm.config = config
-    return grm
+        grm = load_grm_with_adapter(base_model, path, meta_rm=meta_rm, max_batch_size=max_batch_size, **kwargs)
+        if config is not None:
+            grm.config = config
+        return grm
+    return GRMForPointwiseScoring.from_pretrained(
+        path, config=config, meta_rm=meta_rm, max_batch_size=max_batch_size, **kwargs
+    )
 
 
 def _model_path(model_name_or_path: str | os.PathLike | None) -> str:

@@ -6,6 +6,7 @@ fills and checks them against a GRM's settings before any model runs."""
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,7 @@ class ScoringParameters:
             raise ValueError(f"order_strategy must be one of {ORDER_STRATEGIES}, got {strategy!r}")
         if self.principles_mode is not None and self.principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {self.principles_mode!r}")
-        if self.seed is not None and not _is_int(self.seed):
+        if self.seed is not None and (not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool)):
             raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
         return ScoringParameters(
             k, float(temperature), float(top_p), max_new_tokens, self.seed, strategy, self.principles_mode, k_meta

@@ -89,7 +89,7 @@ async def compute_score(
     grm = _grm_for(reward_router_address, model, config)
     # The one group-reward core: the rollout is a group of one, sampled with the seed of its training step (verl
     # passes no step to compute_score; extra_info["global_step"] is used when the dataset carries it, else step 0).
-    step = (extra_info or {}).get("global_step", 0) if isinstance(extra_info, dict) else 0
+    step = (extra_info.get("global_step") if isinstance(extra_info, dict) else None) or 0
     seed = step_seed(config.seed, step)
     plan = plan_groups(
         [Group(_question(extra_info), [solution_str], reference)], seed, config.max_group_size, "overlap"

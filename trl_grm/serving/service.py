@@ -93,8 +93,7 @@ class ScoringService:
         self.grm: Any = None
         self.error: str | None = None
         self.reward_calls = 0
-        s = settings
-        self.batcher = MicroBatcher(self._score, s.max_batch_inputs, s.max_wait_ms, s.max_queue_inputs)
+        self.batcher: MicroBatcher | None = None  # built in start(), inside the event loop that serves
 
     def _score(self, items: list[Any], **params: Any) -> list[Any]:
         return self.grm.score(items, **params)
@@ -111,10 +110,13 @@ class ScoringService:
                 self.error = f"{type(err).__name__}: {err}"
 
         threading.Thread(target=load, name="grm-loader", daemon=True).start()
+        s = self.settings
+        self.batcher = MicroBatcher(self._score, s.max_batch_inputs, s.max_wait_ms, s.max_queue_inputs)
         self.batcher.start()
 
     async def stop(self) -> None:
-        await self.batcher.stop()
+        if self.batcher is not None:
+            await self.batcher.stop()
 
     def require_ready(self) -> None:
         if self.grm is None:

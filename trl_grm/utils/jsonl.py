@@ -64,6 +64,10 @@ def parse_json_or_jsonl(text: str, source: str) -> tuple[Any, bool]:
     return rows, True
 
 
+class SettingsMismatch(ValueError):
+    """A resumable output holds results made with other settings."""
+
+
 def check_run_settings(
     directory: str | os.PathLike, settings: dict[str, Any], file_name: str = "settings.json"
 ) -> None:
@@ -81,7 +85,7 @@ def check_run_settings(
     if found != wanted:
         changed = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
         detail = ", ".join(f"{k}: {found.get(k)!r} there, {wanted.get(k)!r} now" for k in changed[:4])
-        raise ValueError(
+        raise SettingsMismatch(
             f"{directory} holds results made with other settings ({detail}); use another output directory or "
             "the same settings to resume"
         )

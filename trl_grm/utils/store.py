@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .hashing import fingerprint
-from .jsonl import append_records, check_run_settings, read_finished
+from .jsonl import SettingsMismatch, append_records, check_run_settings, read_finished
 
 SAMPLES_FILE = "samples.jsonl"
 SETTINGS_FILE = "settings.json"
@@ -46,22 +46,32 @@ class SampleStore:
         return cls(path, settings)
 
     def open(self) -> list[dict[str, Any]]:
-        """The finished records; a ``ValueError`` naming the difference when they were made with other settings."""
+        """The finished records; :class:`SettingsMismatch` (a ``ValueError``) naming the difference when they were
+        made with other settings."""
         if self.settings_path is not None:
             check_run_settings(
                 os.path.dirname(self.settings_path), self.settings, os.path.basename(self.settings_path)
             )
             return read_finished(self.path)
-        records = read_finished(self.path)
+        records = self.records()
+        self.check(records)
+        return records
+
+    def records(self) -> list[dict[str, Any]]:
+        """The finished records, unchecked (a single-file store: check them with :meth:`check`)."""
+        return read_finished(self.path)
+
+    def check(self, records: list[dict[str, Any]]) -> None:
+        """A single-file store's guard: every record carries this store's settings hash."""
         if any(r.get(SETTINGS_HASH_KEY) != self.settings_hash for r in records):
-            raise ValueError(
+            raise SettingsMismatch(
                 f"{self.path} holds results made with other settings (model, seed or sampling options); use the same "
                 "settings to resume, or another output"
             )
-        return records
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        """Append finished records durably (a single-file store stamps each with the settings hash)."""
+        """Append finished records durably (a single-file store stamps each with the settings hash, where it is not
+        there already)."""
         if self.settings_path is None:
             records = [{**r, SETTINGS_HASH_KEY: self.settings_hash} for r in records]
         append_records(self.path, records)
