@@ -132,9 +132,9 @@ def test_input_that_does_not_fit_the_context(small_grm):
     long = {"prompt": "Write a short poem about the sea.", "responses": ["Waves roll in. " * 20, "The tide."]}
     n_tokens = _prompt_tokens(small_grm, long, [0, 1])
     assert n_tokens > 128
-    _no_generation(small_grm)
+    grm = _no_generation(GRMForPointwiseScoring(small_grm.model, small_grm.tokenizer, small_grm.config))
     with pytest.raises(ValueError) as info:
-        small_grm.score(long, max_new_tokens=16)
+        grm.score(long, max_new_tokens=16, strict_context=True)  # today's strict stop, kept as a switch
     message = str(info.value)
     assert "does not fit the model's context" in message
     assert f"its prompt has {n_tokens} tokens" in message
@@ -167,7 +167,7 @@ def test_max_new_tokens_counts_towards_the_context_limit(mini_grm):
     assert n_tokens < 100
     budget = 128 - n_tokens
     with pytest.raises(ValueError, match=rf"its prompt has {n_tokens} tokens .* up to {budget + 1} more"):
-        mini_grm.score(item, max_new_tokens=budget + 1, order_strategy="fixed")
+        mini_grm.score(item, max_new_tokens=budget + 1, order_strategy="fixed", strict_context=True)
     with pytest.raises(AssertionError, match="generation must not start"):  # passes the check, reaches the model
         mini_grm.score(item, max_new_tokens=budget, order_strategy="fixed")
 
@@ -176,7 +176,48 @@ def test_the_error_names_the_offending_input(mini_grm):
     ok = {"prompt": "Hi", "responses": ["a", "b"]}
     too_long = {"prompt": "Hi", "responses": ["The quick brown fox. " * 30, "b"]}
     with pytest.raises(ValueError, match="Input 1 does not fit"):
-        mini_grm.score([ok, too_long], max_new_tokens=8)
+        mini_grm.score([ok, too_long], max_new_tokens=8, strict_context=True)
+
+
+# ------------------------------------------- issue 25, item 1: one over-long input does not stop the others
+@pytest.fixture
+def mini_generating_grm(small_grm):
+    from trl_grm import GRMConfig
+
+    return GRMForPointwiseScoring(small_grm.model, small_grm.tokenizer, GRMConfig(template=MINI_TEMPLATE))
+
+
+def test_an_over_long_input_is_counted_and_the_others_are_scored(mini_generating_grm):
+    ok = {"prompt": "Hi", "responses": ["a", "b"]}
+    too_long = {"prompt": "Hi", "responses": ["The quick brown fox. " * 30, "b"]}
+    first, second, third = mini_generating_grm.score([ok, too_long, ok | {"prompt": "Hello"}], num_samples=2,
+                                                     max_new_tokens=8, temperature=1.0)  # fmt: skip
+    assert second.scores is None and second.failures == {"context_overflow": 2}
+    assert "does not fit the model's context" in second.error and "over the limit of 128" in second.error
+    assert all(s.text == "" and s.finish_reason == "context_overflow" for s in second.samples)
+    for result in (first, third):  # generated (the random tiny model), whatever it wrote
+        assert "context_overflow" not in result.failures and all(s.text for s in result.samples)
+    # The others are exactly what they would be alone.
+    alone = mini_generating_grm.score(ok, num_samples=2, max_new_tokens=8, temperature=1.0)
+    assert [s.text for s in alone.samples] == [s.text for s in first.samples]
+
+
+def test_evaluation_counts_the_rows_that_do_not_fit(mini_generating_grm, tmp_path):
+    from trl_grm.evaluation.harness import REPORT_MD, EvalSettings, evaluate
+
+    rows = [
+        {"prompt": "Hi", "chosen": "a", "rejected": "b", "id": "short"},
+        {"prompt": "Hi", "chosen": "The quick brown fox. " * 30, "rejected": "b", "id": "long"},
+        {"prompt": "Hello", "chosen": "c", "rejected": "d", "id": "short2"},
+    ]
+    settings = EvalSettings(ks=[1, 2], greedy=True, max_new_tokens=8, bootstrap=10)
+    report = evaluate(mini_generating_grm, rows, tmp_path, settings, progress=False)
+    assert report["context_overflow"] == {"inputs": 1, "ids": ["long"]}
+    assert report["num_examples"] == 3 and report["groups"]["overall"]["failures"]["context_overflow"] == 2
+    assert "1 input(s) did not fit the model's context" in (tmp_path / REPORT_MD).read_text()
+    with pytest.raises(ValueError, match="does not fit the model's context"):
+        evaluate(mini_generating_grm, rows, tmp_path / "strict", EvalSettings(ks=[1], max_new_tokens=8,
+                 bootstrap=10, strict_context=True), progress=False)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------------ pipeline
@@ -188,3 +229,16 @@ def test_pipeline_reports_bad_input_the_same_way(judge):
         pipe(PAIR, num_samples=0)
     with pytest.raises(TypeError, match="Unknown pointwise-reward parameter"):
         pipe(PAIR, batch_size=4)
+
+
+def test_the_reward_leaves_an_over_long_group_unscored_and_counts_it(mini_generating_grm):
+    """Issue 25, item 1: a group whose GRM input does not fit is unscored (None) and counted; the others are judged."""
+    from trl_grm.rewards import GRMReward
+
+    reward = GRMReward(mini_generating_grm, num_samples=2, max_new_tokens=8, num_generations=2)
+    logged: dict[str, float] = {}
+    completions = ["a", "b", "The quick brown fox. " * 30, "c"]
+    rewards = reward(["Hi", "Hi", "Yo", "Yo"], completions, log_metric=lambda k, v: logged.__setitem__(k, v))
+    assert rewards[2] is None and rewards[3] is None
+    assert logged["grm/context_overflow_rate"] == 0.5
+    assert reward.calls[-1]["rewards"] == rewards

@@ -504,6 +504,25 @@ def test_rmbench_style_matrix_by_hand_and_as_compute_accuracy(tmp_path):
     assert report["num_examples"] == 9 * len(RMB_ROWS)  # one pairwise input per cell
 
 
+def test_rmbench_reads_its_repositorys_per_domain_files(tmp_path):
+    """Issue 25, item 2: the repository's data/ folder holds <domain>_filtered.json files without a 'domain' field
+    (refused before: "missing field 'domain'") beside total_dataset.json (the same rows): the file name gives the
+    domain, and a row found in two files counts once."""
+    total = json.loads(rmbench_fixture(tmp_path / "total").read_text())
+    folder = tmp_path / "clone" / "data"
+    for domain in ("chat", "math", "code", "safety-refuse", "safety-response"):
+        rows = [{k: v for k, v in r.items() if k != "domain"} for r in total if r["domain"] == domain]
+        write_json(folder / f"{domain}_filtered.json", rows)
+    per_domain = run("rm-bench", folder, tmp_path / "per_domain")
+    write_json(folder / "total_dataset.json", total)  # the whole data/ folder of a clone
+    both = run("rm-bench", folder, tmp_path / "both")
+    reference = run("rm-bench", rmbench_fixture(tmp_path / "ref"), tmp_path / "ref_run")
+    for report in (per_domain, both):
+        assert results(report) == results(reference)
+        assert report["num_examples"] == 9 * len(RMB_ROWS)
+    assert both["benchmark"]["skipped"] == {"the same id in another file": len(RMB_ROWS)}
+
+
 def test_rmbench_missing_domain_is_named_and_left_out(tmp_path):
     report = run("rm-bench", rmbench_fixture(tmp_path, drop="code"), tmp_path)
     assert report["benchmark"]["missing"] == ["code"]

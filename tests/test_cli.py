@@ -71,6 +71,11 @@ def test_json_stdout_single_and_list(judge_dir, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in out] == ["a", "b", "c"]
     assert all(r["samples"] is None and r["num_samples"] == 2 for r in out)
+    # Issue 25, item 6: a .jsonl file of ONE line is still a list (before: an object for one line, a list for more).
+    one_line = _write_jsonl(tmp_path / "one_line.jsonl", ITEMS[:1])
+    assert main(["score", "--model_name_or_path", judge_dir, "--input", one_line, "--num_samples", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert isinstance(out, list) and [r["id"] for r in out] == ["a"]
 
 
 def test_resume_after_crash_matches_uninterrupted_run(judge_dir, tmp_path):
@@ -286,6 +291,21 @@ def test_resume_with_other_inputs_is_refused_and_overwrite_restarts(judge_dir, t
     assert after[1]["input_hash"] == before[0]["input_hash"]
 
 
+def test_a_file_that_is_not_utf8_is_named_with_its_line(judge_dir, tmp_path, capsys, no_model_load):
+    """Issue 25, item 6: the decoding error names the file, the line and the column (before: only the codec's
+    complaint, "'utf-8' codec can't decode byte 0xe9 in position 15")."""
+    path = tmp_path / "latin1.jsonl"
+    row = b'"responses": ["a", "b"], "best_index": 0}\n'
+    path.write_bytes(b'{"prompt": "Q?", ' + row + b'{"prompt": "caf\xe9?", ' + row)
+    assert main(["score", "--model_name_or_path", judge_dir, "--input", str(path)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"{path}, line 2, column 16: not UTF-8" in line, line
+    from trl_grm.data.formats import load_preference_data
+
+    with pytest.raises(ValueError, match=r"latin1\.jsonl, line 2, column 16: not UTF-8"):
+        load_preference_data(str(path))
+
+
 def test_an_output_that_is_not_jsonl_is_its_own_error(judge_dir, tmp_path, capsys, no_model_load):
     """A corrupt --output is reported as what it is, not as results made with other settings."""
     output = tmp_path / "out.jsonl"
@@ -402,11 +422,17 @@ def test_hub_lookup_when_online(monkeypatch):
 # ---------------------------------------------------------------------- defect 13: no tokenizer warning noise
 def test_an_overlong_input_gets_only_our_error(small_context_dir, capsys):
     long_prompt = "word " * 400
-    assert main(["score", "--model_name_or_path", str(small_context_dir), "--prompt", long_prompt,
-                 "--responses", "a", "b"]) == 2  # fmt: skip
+    argv = ["score", "--model_name_or_path", str(small_context_dir), "--prompt", long_prompt, "--responses", "a", "b"]
+    assert main([*argv, "--strict_context"]) == 2
     err = capsys.readouterr().err
     assert "does not fit the model's context" in _one_error_line(err)
     assert "Token indices sequence length" not in err
+    # Issue 25, item 1: by default the input is unscored and its record says why (exit 0, nothing else lost).
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["scores"] is None and set(result["failures"]) == {"context_overflow"}
+    assert "does not fit the model's context" in result["error"] and "Token indices" not in err
 
 
 # ------------------------------------------------------------------------------------- the pretty report
@@ -447,7 +473,13 @@ def test_pretty_report_labels_ties_failures_agreement_and_numbering():
     text = format_report(item, record, seed=7)
     assert "shown in the order Reply 2, Reply 1 - ok" in text
     assert "(the judge numbers replies as shown: 'Reply 1' = Reply 2, 'Reply 2' = Reply 1)" in text
-    assert "Scores: Reply 1 = 3, Reply 2 = 9" in text
+    # Issue 25, item 5: a swapped sample's score line says which numbering it uses (before: "Scores: Reply 1 = 3,
+    # Reply 2 = 9" under a critique that called the user's Reply 2 "Reply 1").
+    assert (
+        "Scores as the judge numbered the replies: Reply 1 = 9, Reply 2 = 3; in your numbering: Reply 1 = 3, "
+        "Reply 2 = 9"
+    ) in text
+    assert "Scores: Reply 1 = 9, Reply 2 = 3" in text  # the sample shown in the user's order
     assert "FAILED: truncated (the judgement was cut off at max_new_tokens=8)" in text
     assert "Voted scores (sums over the 2 sample(s) used, each 1-10): Reply 1 = 12, Reply 2 = 12" in text
     assert "mean per sample: 6.00, 6.00" in text

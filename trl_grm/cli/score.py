@@ -77,6 +77,13 @@ class ScoreArguments:
         },
     )
     pretty: bool = field(default=False, metadata={"help": "Print a human-readable report instead of JSON."})
+    strict_context: bool = field(
+        default=False,
+        metadata={
+            "help": "Stop at an input that does not fit the model's context (default: it is unscored, its samples "
+            "failed as context_overflow, and the others are scored)."
+        },
+    )
 
 
 def make_parser():
@@ -90,8 +97,9 @@ def make_parser():
 
 # ----------------------------------------------------------------------------------------------------------- input
 def read_inputs(args: ScoreArguments) -> tuple[list[dict], bool]:
-    """Inputs from ``--input`` or ``--prompt/--responses``; also whether a single dict was given."""
-    from ..utils.jsonl import parse_json_or_jsonl
+    """Inputs from ``--input`` or ``--prompt/--responses``; also whether one JSON object was given (its result is
+    printed as one object; a list or a ``.jsonl`` file, even of one line, gives a list)."""
+    from ..utils.jsonl import parse_json_or_jsonl, read_text
 
     if args.input is None:
         if args.prompt is None or not args.responses:
@@ -103,11 +111,10 @@ def read_inputs(args: ScoreArguments) -> tuple[list[dict], bool]:
     if args.input == "-":
         text = sys.stdin.read()
     else:
-        with open(args.input, encoding="utf-8") as f:
-            text = f.read()
+        text = read_text(args.input)
     data, _ = parse_json_or_jsonl(text, "standard input" if args.input == "-" else args.input)
-    if isinstance(data, dict):
-        return [data], True
+    if isinstance(data, dict):  # one JSON object: one result object; a .jsonl file is a list however many lines
+        return [data], not args.input.endswith(".jsonl")
     if not isinstance(data, list):
         raise UsageError(f"{args.input}: expected a JSON object, a list of objects or JSONL")
     return data, False
@@ -192,7 +199,12 @@ def format_report(item: dict, result: dict, seed: int) -> str:
         if s["critique"]:
             out.append("Critique:\n" + s["critique"])
         if s["scores"] is not None:
-            out.append("Scores: " + ", ".join(f"{_reply(i)} = {x}" for i, x in enumerate(s["scores"])))
+            yours = ", ".join(f"{_reply(i)} = {x}" for i, x in enumerate(s["scores"]))
+            if list(s["order"]) == list(range(n)):
+                out.append("Scores: " + yours)
+            else:  # the critique above numbers replies as shown; say which numbering each line uses
+                shown = ", ".join(f"Reply {p + 1} = {s['scores'][i]}" for p, i in enumerate(s["order"]))
+                out.append(f"Scores as the judge numbered the replies: {shown}; in your numbering: {yours}")
     out.append("")
     if result["scores"] is None:
         out.append(f"No verdict: {result['error']}")
@@ -329,7 +341,13 @@ def score_batches(
         for lo in range(start, len(items), args.batch_size):
             batch = items[lo : lo + args.batch_size]
             before = bar.n
-            scored = grm.score(batch, settings, return_samples=args.return_samples or args.pretty, progress=bar.update)
+            scored = grm.score(
+                batch,
+                settings,
+                return_samples=args.return_samples or args.pretty,
+                progress=bar.update,
+                strict_context=args.strict_context,
+            )
             records = [
                 {
                     "index": lo + i,

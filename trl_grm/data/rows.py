@@ -9,7 +9,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ..utils.jsonl import parse_json_or_jsonl
+from ..utils.jsonl import parse_json_or_jsonl, read_text
 
 
 def _read_json_file(path: Path) -> tuple[Iterator[Any], list[str] | None]:
@@ -17,20 +17,21 @@ def _read_json_file(path: Path) -> tuple[Iterator[Any], list[str] | None]:
     if name.endswith(".jsonl"):
 
         def lines() -> Iterator[Any]:
-            with open(path, encoding="utf-8") as f:
-                row = 0
-                for lineno, line in enumerate(f, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as error:
-                        raise ValueError(f"Row {row} ({path}, line {lineno}): invalid JSON ({error})") from None
-                    row += 1
+            row = 0
+            for lineno, line in enumerate(
+                read_text(path).split("\n"), start=1
+            ):  # not splitlines: JSON may hold U+2028
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"Row {row} ({path}, line {lineno}): invalid JSON ({error})") from None
+                row += 1
 
         return lines(), None
     if name.endswith(".json"):
-        data, _ = parse_json_or_jsonl(path.read_text(encoding="utf-8"), str(path))
+        data, _ = parse_json_or_jsonl(read_text(path), str(path))
         if isinstance(data, Mapping) and data and all(isinstance(v, list) for v in data.values()):
             lengths = {len(v) for v in data.values()}
             if len(lengths) != 1:

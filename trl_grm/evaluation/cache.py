@@ -55,6 +55,7 @@ class SampleCache:
         batch_size: int = 64,
         progress: bool = True,
         desc: str = "Sampling",
+        strict_context: bool = False,
     ) -> list[list[dict[str, Any]]]:
         """Make sure every example has at least ``k`` samples (sampling only what is missing); return ``k`` each.
 
@@ -83,6 +84,7 @@ class SampleCache:
                     seed=seed,
                     principles_mode=principles_mode,
                     sample_start=starts,
+                    strict_context=strict_context,
                     progress=bar.update,  # moves while a batch decodes, in fractions of a sample
                 )
                 chunks = [

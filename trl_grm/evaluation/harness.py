@@ -116,8 +116,15 @@ def evaluate(
 
         report = benchmark_report(bench, bench_data, samples, settings, greedy=greedy, meta_scores=metas)
     report["model"] = model_id
+    report["context_overflow"] = context_overflow(examples, samples)
     write_reports(report, output_dir, title)
     return report
+
+
+def context_overflow(examples: Sequence[LabeledInput], samples: Sequence[Sequence[dict[str, Any]]]) -> dict:
+    """The inputs that did not fit the model's context (their judgements failed as ``context_overflow``)."""
+    over = [i for i, ss in enumerate(samples) if ss and all(s["status"] == "context_overflow" for s in ss)]
+    return {"inputs": len(over), "ids": [examples[i].id if examples[i].id is not None else i for i in over]}
 
 
 def sample_examples(
@@ -141,7 +148,7 @@ def sample_examples(
     os.makedirs(output_dir, exist_ok=True)
     cache = SampleCache(os.path.join(output_dir, "samples"), {**common, "temperature": settings.temperature})
     kw = dict(max_new_tokens=max_new_tokens, principles_mode=settings.principles_mode, batch_size=batch_size,
-              progress=progress)  # fmt: skip
+              progress=progress, strict_context=settings.strict_context)  # fmt: skip
     samples = cache.fill(
         grm,
         examples,

@@ -49,6 +49,11 @@ def report_markdown(report: dict[str, Any], title: str | None = None) -> str:
         for mode, values in report["rewardbench"].items():
             cells = [f"{100 * values[s]:.1f}" if s in values else "n/a" for s in sections]
             lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    overflow = report.get("context_overflow") or {}
+    if overflow.get("inputs"):
+        ids = ", ".join(map(str, overflow["ids"][:20])) + (", ..." if len(overflow["ids"]) > 20 else "")
+        lines += ["", f"{overflow['inputs']} input(s) did not fit the model's context: their judgements count as "
+                      f"failed (context_overflow), scored by the metric's rule for a failure. Ids: {ids}"]  # fmt: skip
     text = "\n".join(lines) + "\n"
     if "ratings" in report:  # a benchmark's single-response inputs (e.g. RewardBench 2's Ties)
         text += "\nResponses rated alone:\n\n" + report_markdown(report["ratings"])

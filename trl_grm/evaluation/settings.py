@@ -20,6 +20,9 @@ class EvalSettings:
         tie_break: ``"random"`` (seeded, the paper's rule) or ``"expected"`` (1/m credit for an m-way tie).
         bootstrap: resamples of the bootstrap confidence intervals (95%).
         seed: seeds orders, sampling, subsets, tie-breaks and the bootstrap.
+        strict_context: an example that does not fit the model's context stops the evaluation (default: its
+            judgements fail as ``context_overflow``, are scored by the metric's rule for a failed judgement and are
+            counted in the report).
     """
 
     ks: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
@@ -32,6 +35,7 @@ class EvalSettings:
     tie_break: str = "random"
     bootstrap: int = 1000
     seed: int = 0
+    strict_context: bool = False
 
     def __post_init__(self) -> None:
         if not self.ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.ks):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -21,31 +19,13 @@ from ..protocol.parameters import ScoringParameters
 from ..protocol.parsing import ParseStatus
 from ..protocol.planner import plan_orders, sample_seed, tie_break_rng
 from ..protocol.template import PRINCIPLES_MODES
-from ..protocol.voting import vote
 from .configuration_grm import GRMConfig
 from .meta_rm import MetaScorer, as_meta_scorer
+from .results import GRMResult, voted_result
+
+__all__ = ["GRMForPointwiseScoring", "GRMResult", "load_grm_config"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class GRMResult:
-    """Voted result for one input. ``scores`` are sums over the samples that were used (a range of
-    ``used * min .. used * max``); ``scores``/``best`` are ``None`` when no sample could be parsed (see ``error``).
-    ``tied`` lists the responses that shared the top sum when ``best`` was picked by the seeded random tie-break."""
-
-    scores: list[int] | None
-    best: int | None
-    num_samples: int
-    num_failed: int
-    failures: dict[str, int]
-    samples: list[GRMSample] | None = None
-    error: str | None = None
-    tied: list[int] = dataclasses.field(default_factory=list)
-    num_used: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class GRMForPointwiseScoring:
@@ -231,6 +211,7 @@ class GRMForPointwiseScoring:
         binary_single: bool = False,
         sample_start: Sequence[int] | None = None,
         progress: bool | Callable[[float], None] = False,
+        strict_context: bool = False,
     ) -> list[list[GRMSample]]:
         """Sample and parse one judgement per order, for every item, in one batched generation.
 
@@ -239,7 +220,8 @@ class GRMForPointwiseScoring:
         Sample ``j`` of an item is seeded by ``(seed, the item's fingerprint, sample_start[item] + j)`` alone, so
         it does not depend on the other items, the batching, or where a resumed run restarts (``sample_start``:
         how many samples of each item an earlier call already drew). ``progress``: a bar, or a callback that gets
-        finished work in samples.
+        finished work in samples. An item whose prompt does not fit the model's context gets samples with status
+        ``context_overflow`` (nothing generated, nothing cut off); ``strict_context`` raises a ``ValueError`` instead.
         """
         if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
@@ -255,23 +237,43 @@ class GRMForPointwiseScoring:
             starts = sample_start or [0] * len(items)
             seeds = [[sample_seed(seed, keys[g.item], starts[g.item] + s) for s in g.samples] for g in groups]
         sampling = SamplingParams(max_new_tokens, temperature, self.config.top_p if top_p is None else top_p)
-        try:
-            generations = self.backend.generate(
-                messages, [len(g.samples) for g in groups], sampling, seeds=seeds, progress=progress
-            )
-        except ContextOverflowError as err:
-            raise ValueError(
-                f"Input {groups[err.index].item} does not fit the model's context: its prompt has "
-                f"{err.prompt_tokens} tokens and the judgement needs up to {max_new_tokens} more (max_new_tokens), "
-                f"over the limit of {err.limit}. Shorten the prompt or responses, or lower max_new_tokens; nothing "
-                "is cut off, since the scores come last."
-            ) from None
+        overflow: dict[int, ContextOverflowError] = {}  # item -> why it does not fit
+        while True:  # the backend checks every prompt before generating anything: drop an over-long item, retry
+            live = [i for i, g in enumerate(groups) if g.item not in overflow]
+            try:
+                generations = self.backend.generate(
+                    [messages[i] for i in live],
+                    [len(groups[i].samples) for i in live],
+                    sampling,
+                    seeds=[seeds[i] for i in live] if seeds is not None else None,
+                    progress=progress,
+                ) if live else []  # fmt: skip
+                break
+            except ContextOverflowError as err:
+                item = groups[live[err.index]].item
+                if strict_context:
+                    raise ValueError(f"Input {item} does not fit the model's context: {_overflow_text(err)}") from None
+                overflow[item] = err
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
-        for g, gens in zip(groups, generations):
+        for g, gens in zip((groups[i] for i in live), generations):
             for s, gen in zip(g.samples, gens):
                 samples[g.item][s] = parse_sample(
                     self.config, items[g.item], g.order, gen.text, gen.finish_reason, binary_single, max_new_tokens
                 )
+        for item, err in overflow.items():  # counted as failures of their own, never scored
+            samples[item] = [
+                GRMSample(
+                    list(o),
+                    "",
+                    ParseStatus.CONTEXT_OVERFLOW.value,
+                    "",
+                    "",
+                    None,
+                    "context_overflow",
+                    detail=_overflow_text(err),
+                )  # fmt: skip
+                for o in orders[item]
+            ]
         return samples  # type: ignore[return-value]
 
     # --------------------------------------------------------------------------------------------------- scoring
@@ -283,6 +285,7 @@ class GRMForPointwiseScoring:
         return_samples: bool = True,
         meta_rm: MetaScorer | str | os.PathLike | None = None,
         progress: bool | Callable[[float], None] = False,
+        strict_context: bool = False,
         **overrides: Any,
     ) -> GRMResult | list[GRMResult]:
         """Score 1..n responses per input with k sampled judgements and voting.
@@ -299,6 +302,8 @@ class GRMForPointwiseScoring:
             return_samples: keep every sample's trail in the result.
             meta_rm: a Meta RM for this call (the GRM's own by default).
             progress: a progress bar, or a callback that gets finished work in samples.
+            strict_context: an input that does not fit the model's context stops the call with a ``ValueError``
+                (default: it is unscored, its samples failed with ``context_overflow``, and the rest are scored).
         Returns:
             A :class:`GRMResult` for a single input, else a list of them. An input's result depends only on the
             seed, the input and the parameters (the one planner, :mod:`trl_grm.protocol.planner`).
@@ -322,11 +327,12 @@ class GRMForPointwiseScoring:
             seed=seed,
             principles_mode=settings.principles_mode,
             progress=progress,
+            strict_context=strict_context,
         )
         if scorer is not None:
             self._meta_score(scorer, items, samples)
         results = [
-            _voted_result(item_samples, settings, tie_break_rng(seed, key), scorer is not None, return_samples)
+            voted_result(item_samples, settings, tie_break_rng(seed, key), scorer is not None, return_samples)
             for key, item_samples in zip(keys, samples)
         ]
         unscored = sum(r.scores is None for r in results)
@@ -344,34 +350,11 @@ class GRMForPointwiseScoring:
             s.meta_score = value
 
 
-def _voted_result(
-    samples: list[GRMSample], settings: ScoringParameters, rng: Any, guided: bool, return_samples: bool
-) -> GRMResult:
-    """Vote one input's samples (Meta RM guided when ``guided``) into its result; failures counted, never scored."""
-    metas = [s.meta_score if s.meta_score is not None else float("-inf") for s in samples]
-    v = vote([s.scores for s in samples], rng, meta_scores=metas if guided else None, k_meta=settings.k_meta)
-    for i in v.used:
-        samples[i].used = True
-    failures = Counter(s.status for s in samples if s.status != "ok")
-    error = None
-    if v.scores is None:
-        error = f"none of the {len(samples)} sample(s) could be parsed ({dict(failures)})"
-        truncated = failures.get(ParseStatus.TRUNCATED.value)
-        if truncated:
-            error += (
-                f"; {truncated} were cut off at max_new_tokens={settings.max_new_tokens} before their score line: "
-                "raise max_new_tokens"
-            )
-    return GRMResult(
-        v.scores,
-        v.best,
-        len(samples),
-        v.num_failed,
-        dict(failures),
-        samples if return_samples else None,
-        error,
-        tied=v.tied,
-        num_used=len(v.used),
+def _overflow_text(err: ContextOverflowError) -> str:
+    return (
+        f"its prompt has {err.prompt_tokens} tokens and the judgement needs up to {err.max_new_tokens} more "
+        f"(max_new_tokens), over the limit of {err.limit}. Shorten the prompt or responses, or lower max_new_tokens; "
+        "nothing is cut off, since the scores come last."
     )
 
 

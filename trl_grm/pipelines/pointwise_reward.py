@@ -13,7 +13,7 @@ from ..protocol.inputs import GRMInput, to_inputs
 from ..protocol.parameters import ScoringParameters
 
 # The scoring parameters (the one description) plus what a call does with its results.
-SCORE_PARAMS = (*ScoringParameters.names(), "return_samples", "meta_rm", "progress")
+SCORE_PARAMS = (*ScoringParameters.names(), "return_samples", "meta_rm", "progress", "strict_context")
 
 
 class PointwiseRewardPipeline(Pipeline):

@@ -44,6 +44,11 @@ def resolve_model_config(name: str, revision: str | None = None):
                 "missing from this installation; reinstall trl-grm"
             )
         return AutoConfig.from_pretrained(str(folder))
+    if _is_local_path(name):  # not a Hub id: a folder that does not exist (yet)
+        raise FileNotFoundError(
+            f"--model_name_or_path: no such folder: {name} (a local path; an earlier stage or setup step makes it: "
+            "run that first, or give --base_model for the plan)"
+        )
     try:
         return AutoConfig.from_pretrained(name, revision=revision)
     except (OSError, ValueError) as err:
@@ -52,6 +57,25 @@ def resolve_model_config(name: str, revision: str | None = None):
             f"({str(err).splitlines()[0]}); configs shipped for offline use: "
             f"{', '.join(sorted(SHIPPED_MODEL_CONFIGS))}"
         ) from None
+
+
+def _is_local_path(name: str) -> bool:
+    """Whether ``name`` can only be a local path (it is not a valid Hub repo id)."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if (
+        name.startswith((".", "/", "~"))
+        or name.endswith("/")
+        or os.sep in name.replace("/", "")
+        or name.count("/") > 1
+    ):
+        return True
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return True
+    return False
 
 
 def build_on_meta(config, kind: str = "causal_lm"):

@@ -33,6 +33,7 @@ class ParseStatus(str, Enum):
     NOT_INTEGER = "not_integer"
     QUOTED_BOX = "quoted_box"  # the only boxes in the output are copied from a response
     TRUNCATED = "truncated"  # set by the GRM: the length budget cut the judgement off before its score line
+    CONTEXT_OVERFLOW = "context_overflow"  # set by the GRM: the prompt does not fit the model's context
 
 
 @dataclass

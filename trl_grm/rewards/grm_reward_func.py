@@ -231,6 +231,8 @@ class GRMReward:
             log_metric("grm/failed_sample_rate", sum(o.num_failed_samples for o in all_outcomes) / max(samples, 1))
             log_metric("grm/tie_rate", sum(o.tied for o in scored) / len(scored) if scored else 0.0)
             log_metric("grm/mean_votes", sum(used) / len(used) if used else 0.0)
+            inputs = sum(o.num_inputs for o in all_outcomes)
+            log_metric("grm/context_overflow_rate", sum(o.num_context_overflow for o in all_outcomes) / max(inputs, 1))
             log_metric("grm/seconds", seconds)
         return rewards
 

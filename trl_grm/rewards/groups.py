@@ -107,6 +107,7 @@ class GroupOutcome:
     num_samples: int = 0
     num_failed_samples: int = 0
     num_used: list[int] = field(default_factory=list)  # samples used in the vote, per input
+    num_context_overflow: int = 0  # inputs that did not fit the GRM's context (unscored, counted)
 
     @property
     def scored(self) -> bool:
@@ -158,6 +159,7 @@ def group_outcome(
         samples = _field(result, "samples") or []
         outcome.num_samples += _field(result, "num_samples")
         outcome.num_failed_samples += _field(result, "num_failed")
+        outcome.num_context_overflow += int("context_overflow" in (_field(result, "failures") or {}))
         used = _field(result, "num_used")
         outcome.num_used.append(used)
         scores = _field(result, "scores")

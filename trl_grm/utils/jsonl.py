@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
@@ -33,6 +34,19 @@ def append_records(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A UTF-8 text file; a file in another encoding is a ``ValueError`` naming the file, line and column."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        column = err.start - raw.rfind(b"\n", 0, err.start)
+        raise ValueError(
+            f"{path}, line {line}, column {column}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save it as UTF-8"
+        ) from None
 
 
 def parse_json_or_jsonl(text: str, source: str) -> tuple[Any, bool]:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ...data.formats import LabeledInput
 from ...protocol.voting import default_k_meta, vote
-from ...utils.jsonl import parse_json_or_jsonl
+from ...utils.jsonl import parse_json_or_jsonl, read_text
 
 Judged = list[float] | None
 FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
@@ -112,7 +112,7 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
-    data, _ = parse_json_or_jsonl(path.read_text(encoding="utf-8"), str(path))
+    data, _ = parse_json_or_jsonl(read_text(path), str(path))
     if isinstance(data, Mapping):
         data = [data]
     if not isinstance(data, list):

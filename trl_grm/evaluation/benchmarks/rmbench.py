@@ -2,7 +2,10 @@
 
 Published rows (``THU-KEG/RM-Bench``, ``total_dataset.json``, split ``train`` on the Hub): ``id`` (e.g.
 ``"chat/100"``), ``prompt``, ``chosen`` and ``rejected`` (three responses each, in the styles concise, detailed plain
-text, detailed markdown) and ``domain`` (``chat``, ``code``, ``math``, ``safety-refuse``, ``safety-response``).
+text, detailed markdown) and ``domain`` (``chat``, ``code``, ``math``, ``safety-refuse``, ``safety-response``). The
+repository's ``data/`` folder also has the rows per domain without that field (``chat_filtered.json``, ...,
+``safety-response_filtered.json``): there the file name (else the id's prefix) gives the domain, and a row that
+stands in two files of a folder (the same id) is read once.
 
 Official rule (THU-KEG/RM-Bench ``scripts/utils.py``, ``compute_accuracy`` with ``split_dataset_by_domain``): per
 domain a 3 x 3 matrix, row = chosen style i, column = rejected style j, cell = fraction of rows where chosen i scores
@@ -20,6 +23,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ...data.formats import LabeledInput
@@ -31,6 +35,22 @@ STYLES = ("concise", "detailed_plain", "detailed_markdown")
 
 def domain_of(value: str) -> str | None:
     return next((d for d in DOMAINS if value.startswith(d)), None)
+
+
+def row_domain(row: Row) -> str:
+    """A row's published domain: its ``domain`` field, else the name of its per-domain file, else its id's prefix."""
+    if row.data.get("domain") is not None:
+        return field_of(row, "domain")
+    stem = Path(row.file).stem.removesuffix("_filtered")
+    if domain_of(stem):
+        return stem
+    row_id = row.data.get("id")
+    if isinstance(row_id, str) and "/" in row_id and domain_of(row_id.split("/")[0]):
+        return row_id.split("/")[0]
+    raise BenchmarkSourceError(
+        f"{row.file}, row {row.index}: missing field 'domain', and neither the file name nor the id names one of "
+        f"{', '.join(DOMAINS)} (RM-Bench's files: total_dataset.json, or chat_filtered.json, ...)"
+    )
 
 
 def difficulty(matrix: Sequence[Sequence[float]]) -> dict[str, float]:
@@ -51,14 +71,20 @@ class RMBench(Benchmark):
     hub_id = "THU-KEG/RM-Bench"
     split = "train"
     reference = "THU-KEG/RM-Bench scripts/utils.py: compute_accuracy (+ split_dataset_by_domain)"
-    local_files = "RM-Bench's data/total_dataset.json"
+    local_files = "RM-Bench's data/total_dataset.json (or its data/ folder of per-domain files)"
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
         items: list[dict[str, Any]] = []
         skipped: Counter[str] = Counter()
+        seen: set[Any] = set()
         for row in rows:
-            raw_domain = field_of(row, "domain")
+            if "id" in row.data:  # total_dataset.json beside the per-domain files of the same folder
+                if row.data["id"] in seen:
+                    skipped["the same id in another file"] += 1
+                    continue
+                seen.add(row.data["id"])
+            raw_domain = row_domain(row)
             domain = domain_of(raw_domain)
             if domain is None:  # the official split drops it too
                 skipped[f"domain {raw_domain!r}"] += 1
