@@ -42,7 +42,7 @@ def test_a_missing_demo_extra_is_named_with_a_command_that_works(tmp_path, monke
         importlib.util, "find_spec", lambda name, *args: None if name == "gguf" else real_find_spec(name, *args)
     )
     monkeypatch.setattr(default_model, "_convert", lambda *args: pytest.fail("must not start converting"))
-    with pytest.raises(ImportError, match=r"needs gguf \(not installed\): pip install 'gguf>=0.17' sentencepiece"):
+    with pytest.raises(ImportError, match=r"needs gguf \(not installed\): pip install 'gguf>=0.17'"):
         default_model_path(tmp_path)
 
 

@@ -36,6 +36,7 @@ def test_status_values_are_the_documented_strings():
         "not_integer",
         "quoted_box",
         "truncated",
+        "context_overflow",
     ]
 
 

