@@ -75,7 +75,11 @@ def test_samples_do_not_depend_on_the_rest_of_the_call(vllm_grm):
 def test_context_overflow_is_named_before_generating(vllm_grm):
     long = {"prompt": "word " * 2000, "responses": ["a", "b"]}
     with pytest.raises(ValueError, match="Input 0 does not fit the model's context.*over the limit of 1024"):
-        vllm_grm.score(long, num_samples=1)
+        vllm_grm.score(long, num_samples=1, strict_context=True)
+    # By default (issue 25) the input is unscored, its sample failed as context_overflow, and the others are scored.
+    over, fine = vllm_grm.score([long, PAIR], num_samples=1)
+    assert over.scores is None and over.failures == {"context_overflow": 1} and "over the limit of 1024" in over.error
+    assert "context_overflow" not in fine.failures and fine.samples[0].text
 
 
 def test_trust_remote_code_is_refused(judge_256):
