@@ -32,8 +32,8 @@ def free_port() -> int:
 class Served:
     """A uvicorn server in a thread; stops when closed."""
 
-    def __init__(self, load, settings: ServeSettings):
-        self.app = create_app(load, settings)
+    def __init__(self, load, settings: ServeSettings, **app_kwargs):
+        self.app = create_app(load, settings, **app_kwargs)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
@@ -102,7 +102,7 @@ def post(served, body, headers=AUTH, **kwargs):
 
 
 def test_health_and_ready(served):
-    assert httpx.get(f"{served.url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{served.url}/health").json() == {"status": "ok", "model": "grm"}
     assert httpx.get(f"{served.url}/ready").json()["ready"] is True
 
 

@@ -63,7 +63,13 @@ class EvalArguments:
     principles_mode: str | None = field(default=None, metadata={"help": "'self', 'given' or 'none' (ablation)."})
     meta_rm: str | None = field(default=None, metadata={"help": "Meta RM (directory or Hub id) for MetaRM@k."})
     k_meta: int | None = field(default=None, metadata={"help": "Samples kept by MetaRM@k (default k/2)."})
-    limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N rows."})
+    limit: int | None = field(
+        default=None,
+        metadata={
+            "help": "Evaluate N rows: the first N of a --dataset; of a --benchmark a seeded sample spread over its "
+            "sections (the report says which it took and which sections the limit cut)."
+        },
+    )
     num_subsets: int = field(default=64, metadata={"help": "k-subsets averaged per example for k < max k."})
     tie_break: str = field(default="random", metadata={"help": "'random' (seeded, paper) or 'expected'."})
     bootstrap: int = field(default=1000, metadata={"help": "Bootstrap resamples of the 95% confidence intervals."})
@@ -177,14 +183,23 @@ def run(args: EvalArguments, backend: BackendArguments | None = None) -> int:
     quiet_loading()
     grm = load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size)
     model_id = args.model_name_or_path or "embedded default GRM (SmolLM2-135M-Instruct)"
+    note = demo_note(args, backend)
     if benchmarks:
-        return run_benchmarks(args, grm, model_id, settings, benchmarks)
+        return run_benchmarks(args, grm, model_id, settings, benchmarks, note)
     title = args.title or f"{model_id} on {os.path.basename(str(args.dataset))}"
-    evaluate(grm, data, args.output_dir, settings, model_id=model_id, batch_size=args.batch_size, title=title)
+    evaluate(grm, data, args.output_dir, settings, model_id=model_id, batch_size=args.batch_size, title=title,
+             model_note=note)  # fmt: skip
     with open(os.path.join(args.output_dir, REPORT_MD)) as f:
         print(f.read())
     print(f"Wrote {', '.join(os.path.join(args.output_dir, n) for n in (REPORT_JSON, REPORT_MD, REPORT_PNG))}")
     return 0
+
+
+def demo_note(args: EvalArguments, backend: BackendArguments) -> str | None:
+    """The demonstration-model note when the embedded default GRM produces the numbers, else ``None``."""
+    from ..modeling.default_model import DEMO_NOTE, is_default_grm
+
+    return DEMO_NOTE if backend.backend != "openai" and is_default_grm(args.model_name_or_path) else None
 
 
 def eval_settings(args: EvalArguments):
@@ -219,17 +234,19 @@ def load_data(args: EvalArguments) -> tuple[dict, Any]:
     benchmarks = {}
     for name, source in benchmark_sources(args):
         bench = get_benchmark(name)
-        benchmarks[name] = (bench, bench.load(source, split=args.dataset_split, limit=args.limit))
+        benchmarks[name] = (bench, bench.load(source, split=args.dataset_split, limit=args.limit, seed=args.seed))
     return benchmarks, None
 
 
 def print_dry_run(args: EvalArguments, backend: BackendArguments, settings, benchmarks: dict, data: Any) -> int:
+    from ..evaluation.benchmarks import limit_note
     from ..planning.preflight import hardware_problems
     from .common import print_plan
 
     if benchmarks:
         data_plan = {
             name: f"{b.title}: {d.rows} rows -> {len(d.inputs)} GRM inputs ({d.source})"
+            + (f"; {limit_note(d.limit)}" if d.limit else "")
             for name, (b, d) in benchmarks.items()
         }
         num_inputs = sum(len(d.inputs) for _, d in benchmarks.values())
@@ -253,7 +270,7 @@ def print_dry_run(args: EvalArguments, backend: BackendArguments, settings, benc
     return 0
 
 
-def run_benchmarks(args: EvalArguments, grm, model_id: str, settings, benchmarks: dict) -> int:
+def run_benchmarks(args: EvalArguments, grm, model_id: str, settings, benchmarks: dict, note: str | None) -> int:
     """Evaluate each benchmark (into --output_dir, or --output_dir/NAME when there are several) and, for several,
     write ``benchmarks.json`` / ``benchmarks.md``: each headline metric per mode and the paper's Overall."""
     import json
@@ -266,19 +283,20 @@ def run_benchmarks(args: EvalArguments, grm, model_id: str, settings, benchmarks
         out = args.output_dir if len(benchmarks) == 1 else os.path.join(args.output_dir, name)
         reports[name] = evaluate(
             grm, data, out, settings, model_id=model_id, batch_size=args.batch_size, benchmark=name,
-            title=args.title or f"{model_id} on {bench.title}",
+            title=args.title or f"{model_id} on {bench.title}", model_note=note,
         )  # fmt: skip
         with open(os.path.join(out, REPORT_MD)) as f:
             print(f.read())
     if len(benchmarks) > 1:
         summary = {
             "model": model_id,
+            "model_note": note,
             "benchmarks": {n: r["benchmark"] for n, r in reports.items()},
             "paper_overall": paper_overall(reports),
         }
         with open(os.path.join(args.output_dir, "benchmarks.json"), "w") as f:
             json.dump(summary, f, indent=2)
-        text = summary_markdown(reports)
+        text = (f"> {note}\n\n" if note else "") + summary_markdown(reports)
         with open(os.path.join(args.output_dir, "benchmarks.md"), "w") as f:
             f.write(text)
         print(text)

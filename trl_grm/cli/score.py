@@ -32,11 +32,6 @@ from .common import (
 logger = logging.getLogger(__name__)
 
 PROG = "trl-grm score"
-DEMO_NOTE = (
-    "Note: this is the embedded 135M demonstration GRM (SmolLM2-135M-Instruct + a CPU-trained LoRA): it judges only "
-    "its six synthetic task families (three in four held-out pairs right in both orders; it cannot count words "
-    "yet) and guesses elsewhere. See the README section 'What a 135M model can and cannot judge'."
-)
 
 
 @dataclass
@@ -256,6 +251,8 @@ def run(args: ScoreArguments, params: ScoringParameters | None = None, backend: 
         return print_dry_run(items, settings, model_id, backend, args.output)
     done, store = open_output(args, items, store_settings)
     if demo:
+        from ..modeling.default_model import DEMO_NOTE
+
         print(DEMO_NOTE, file=sys.stdout if args.pretty else sys.stderr)
     results = list(done)
     if len(done) == len(items):

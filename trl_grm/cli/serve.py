@@ -142,11 +142,15 @@ def run(args: ServeArguments, backend: BackendArguments | None = None) -> int:
         reward_seed=args.reward_seed,
     )
     quiet_loading()
+    from ..modeling.default_model import DEMO_NOTE, is_default_grm
+
     name = args.model_name_or_path or "embedded default GRM"
+    demo = backend.backend != "openai" and is_default_grm(args.model_name_or_path)
     app = create_app(
         lambda: load_grm(args.model_name_or_path, backend, meta_rm=args.meta_rm, max_batch_size=args.max_batch_size),
         settings,
         model_name=name,
+        model_note=DEMO_NOTE if demo else None,
     )
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=args.graceful_timeout

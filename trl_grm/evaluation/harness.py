@@ -75,6 +75,7 @@ def evaluate(
     title: str | None = None,
     benchmark: str | None = None,
     split: str | None = None,
+    model_note: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a GRM on a dataset and write ``report.json``, ``report.md`` and ``accuracy_vs_k.png``.
 
@@ -92,6 +93,8 @@ def evaluate(
             :class:`~trl_grm.evaluation.benchmarks.BenchmarkData` it loaded) and the report adds its official
             metrics under ``"benchmark"``.
         split: the Hub split of a benchmark (its published test split by default).
+        model_note: a word on the model shown atop report.md and kept in report.json (e.g. that the numbers come
+            from the embedded demonstration GRM).
     """
     settings = settings or EvalSettings()
     bench = bench_data = None
@@ -99,7 +102,10 @@ def evaluate(
         from .benchmarks import BenchmarkData, get_benchmark
 
         bench = get_benchmark(benchmark)
-        bench_data = data if isinstance(data, BenchmarkData) else bench.load(data, split=split, limit=limit)
+        if isinstance(data, BenchmarkData):
+            bench_data = data
+        else:
+            bench_data = bench.load(data, split=split, limit=limit, seed=settings.seed)
         examples, load_report = bench_data.inputs, None
     elif isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], LoadReport):
         examples, load_report = data  # already loaded (see load_eval_data)
@@ -116,6 +122,7 @@ def evaluate(
 
         report = benchmark_report(bench, bench_data, samples, settings, greedy=greedy, meta_scores=metas)
     report["model"] = model_id
+    report["model_note"] = model_note
     report["context_overflow"] = context_overflow(examples, samples)
     write_reports(report, output_dir, title)
     return report

@@ -17,31 +17,73 @@ def _fmt(cell: dict[str, Any] | None) -> str:
     return value
 
 
-def report_markdown(report: dict[str, Any], title: str | None = None) -> str:
-    """A markdown table (percent, 95% bootstrap CI in brackets): one row per subset group, a column per mode and k.
-    Shaped to be pasted into a model card's results section."""
+def _caption(report: dict[str, Any]) -> str:
+    """What the first table counts: GRM inputs, and when one is right."""
+    if report["metric"] != "accuracy":
+        return (
+            "ROC-AUC in % (95% bootstrap CI) of the voted score of responses rated alone against their 0/1 labels; "
+            "n counts GRM inputs (one response each)."
+        )
+    tie = (
+        "a tie at the top is broken at random, seeded"
+        if report["settings"].get("tie_break", "random") == "random"
+        else "a tie at the top earns its expected value"
+    )
+    return (
+        "accuracy in % (95% bootstrap CI) per GRM input: n counts inputs (a query with the responses judged "
+        f"together); an input is right when its voted scores single out its labelled best ({tie}; an input with no "
+        "parsed judgement is wrong)."
+    )
+
+
+def _failure_line(group: dict[str, Any], k_max: int) -> str | None:
+    """The failed judgements of a group by type, sampled and greedy."""
+    parts = []
+    for key, what in (("failures", f"sampled ({k_max} per input)"), ("greedy_failures", "greedy")):
+        counts = group.get(key)
+        if counts:
+            parts.append(
+                f"{what}: " + ", ".join(f"{name} {n}" for name, n in sorted(counts.items(), key=lambda x: -x[1]))
+            )
+    return ("Failed judgements by type, " + "; ".join(parts) + ".") if parts else None
+
+
+def _table(report: dict[str, Any]) -> list[str]:
     ks = report["settings"]["ks"]
-    metric = "accuracy" if report["metric"] == "accuracy" else "ROC-AUC"
     groups = report["groups"]
     modes = [m for m in ("voting", "metarm") if m in groups[OVERALL]]
-    header = ["subset", "n"]
-    if "greedy" in groups[OVERALL]:
-        header.append("greedy")
+    greedy = "greedy" in groups[OVERALL]
+    header = ["subset", "n"] + (["greedy"] if greedy else [])
     header += [f"{'Voting' if m == 'voting' else 'MetaRM'}@{k}" for m in modes for k in ks]
-    header += ["format failures", "position consistency"]
-    lines = []
-    if title:
-        lines += [f"### {title}", ""]
-    lines += [f"{metric} in % (95% bootstrap CI)", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    header += ["format failures (sampled)"] + (["format failures (greedy)"] if greedy else [])
+    header += ["position consistency"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, g in groups.items():
         row = [f"**{name}**" if name == OVERALL else name, str(g["num_examples"])]
-        if "greedy" in header:
+        if greedy:
             row.append(_fmt(g.get("greedy")))
         row += [_fmt(g[m][str(k)]) for m in modes for k in ks]
         row.append(f"{100 * g['format_failure']:.1f}%")
+        if greedy:
+            row.append(f"{100 * g.get('greedy_format_failure', 0.0):.1f}%")
         pc = g.get("position_consistency")
         row.append("n/a" if pc is None else f"{100 * pc:.1f}%")
         lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def report_markdown(report: dict[str, Any], title: str | None = None) -> str:
+    """A markdown table (percent, 95% bootstrap CI in brackets): one row per subset group, a column per mode and k,
+    each table saying what it counts. Shaped to be pasted into a model card's results section."""
+    lines = []
+    if title:
+        lines += [f"### {title}", ""]
+    if report.get("model_note"):
+        lines += [f"> {report['model_note']}", ""]
+    lines += [_caption(report), ""] + _table(report)
+    failures = _failure_line(report["groups"][OVERALL], report["settings"]["ks"][-1])
+    if failures:
+        lines += ["", failures]
     if "rewardbench" in report:
         lines += ["", "RewardBench sections (example-count weighted, prior sets excluded):", ""]
         sections = sorted({s for v in report["rewardbench"].values() for s in v})
@@ -76,11 +118,12 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str = ""
     groups = report["groups"]
     names = [OVERALL] + [n for n in groups if n != OVERALL][:9]
     fig, ax = plt.subplots(figsize=(10, 5), dpi=120)
-    colours = plt.get_cmap("tab10")
+    # Red is kept for the benchmark's official score (see official_series).
+    colours = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 3]
     for c, name in enumerate(names):
         g = groups[name]
         main = name == OVERALL
-        colour = "black" if main else colours(c - 1)
+        colour = "black" if main else colours[(c - 1) % len(colours)]
         width = 2.6 if main else 1.3
         for mode, style in (("voting", "-"), ("metarm", "--")):
             if mode not in g:
@@ -88,7 +131,7 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str = ""
             ys = [g[mode][str(k)]["value"] for k in ks]
             if any(y is None for y in ys):
                 continue
-            label = f"{name} {'Voting' if mode == 'voting' else 'MetaRM'}@k (n={g['num_examples']})"
+            label = f"{name} {'Voting' if mode == 'voting' else 'MetaRM'}@k (n={g['num_examples']} inputs)"
             ax.plot(ks, [100 * y for y in ys], style, color=colour, lw=width, marker="o", ms=3, label=label)
             if main and all("ci_low" in g[mode][str(k)] for k in ks):
                 lo = [100 * g[mode][str(k)]["ci_low"] for k in ks]
@@ -97,6 +140,7 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str = ""
         if g.get("greedy", {}).get("value") is not None:
             ax.plot([1], [100 * g["greedy"]["value"]], marker="*", ms=12 if main else 8, color=colour, ls="none",
                     label=f"{name} greedy" if main else None)  # fmt: skip
+    official_series(ax, report, ks)
     ax.axhline(100 * report["chance"], color="grey", lw=0.8, ls=":", label="random judge")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks, [str(k) for k in ks])
@@ -108,3 +152,33 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str = ""
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def official_points(report: dict[str, Any], ks: list[int]) -> dict[str, list[tuple[int, float]]]:
+    """The benchmark's official headline metric as (k, percent) points per mode ("greedy" at k = 1), from
+    ``report["benchmark"]``; modes whose metric is n/a (e.g. a section cut by --limit) are left out."""
+    results = report.get("benchmark", {}).get("results", {})
+    headline = report.get("benchmark", {}).get("headline")
+    points: dict[str, list[tuple[int, float]]] = {}
+    for mode in ("greedy", "voting", "metarm"):
+        keys = [(1, "greedy")] if mode == "greedy" else [(k, f"{mode}@{k}") for k in ks]
+        values = [(k, results.get(key, {}).get(headline)) for k, key in keys]
+        if values and all(v is not None for _, v in values):
+            points[mode] = [(k, 100 * v) for k, v in values]
+    return points
+
+
+def official_series(ax: Any, report: dict[str, Any], ks: list[int]) -> None:
+    """Draw the benchmark's official score beside the per-input curves (red: it counts the benchmark's own units)."""
+    if "benchmark" not in report:
+        return
+    b = report["benchmark"]
+    unit = b.get("unit", "rows").split(" ", 1)[0].rstrip(":;,")
+    for mode, pts in official_points(report, ks).items():
+        label = f"{b['title']} official {b['headline']} ({unit}) " + ("greedy" if mode == "greedy" else f"{mode}@k")
+        if mode == "greedy":
+            ax.plot([1], [pts[0][1]], marker="P", ms=11, color="tab:red", ls="none", label=label)
+        else:
+            style = "-" if mode == "voting" else "--"
+            ax.plot([k for k, _ in pts], [v for _, v in pts], style, color="tab:red", lw=2.2, marker="s", ms=4,
+                    label=label)  # fmt: skip

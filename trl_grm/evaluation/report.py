@@ -96,6 +96,7 @@ def compute_report(
         if greedy_values is not None:
             group["greedy"] = summarise(greedy_values, "greedy")
             group["greedy_format_failure"] = M.mean([float(greedy[i]["scores"] is None) for i in idx])
+            group["greedy_failures"] = dict(Counter(greedy[i]["status"] for i in idx if greedy[i]["status"] != "ok"))
         for mode, by_k in per_k.items():
             if by_k:
                 group[mode] = {str(k): summarise(values, f"{mode}:{k}") for k, values in by_k.items()}

@@ -282,6 +282,14 @@ def default_grm_config():
     return GRMConfig(**DEMO_SETTINGS)
 
 
+# Said wherever the embedded model produced what a user reads (score, eval reports, the server's /health).
+DEMO_NOTE = (
+    "Note: this is the embedded 135M demonstration GRM (SmolLM2-135M-Instruct + a CPU-trained LoRA): it judges only "
+    "its six synthetic task families (three in four held-out pairs right in both orders; it cannot count words "
+    "yet) and guesses elsewhere. See the README section 'What a 135M model can and cannot judge'."
+)
+
+
 def is_default_grm(model_name_or_path: str | os.PathLike | None) -> bool:
     """Whether ``model_name_or_path`` is the embedded demonstration GRM (``None`` stands for it)."""
     if not model_name_or_path:

@@ -28,8 +28,14 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": {"message": message, "code": status}}, status_code=status, headers=headers)
 
 
-def create_app(load_grm: Callable[[], Any], settings: ServeSettings | None = None, model_name: str = "grm") -> FastAPI:
-    """The ASGI app. ``load_grm`` builds the GRM (called once, in a thread, at startup: ``/ready`` says when)."""
+def create_app(
+    load_grm: Callable[[], Any],
+    settings: ServeSettings | None = None,
+    model_name: str = "grm",
+    model_note: str | None = None,
+) -> FastAPI:
+    """The ASGI app. ``load_grm`` builds the GRM (called once, in a thread, at startup: ``/ready`` says when);
+    ``model_note`` (e.g. that it is the embedded demonstration GRM) is said by ``/health`` and ``/ready``."""
     settings = settings or ServeSettings()
     service = ScoringService(load_grm, settings, model_name)
 
@@ -66,14 +72,16 @@ def create_app(load_grm: Callable[[], Any], settings: ServeSettings | None = Non
             where = ".".join(str(x) for x in first["loc"]) or "body"
             raise ServiceError(422, f"{where}: {first['msg']}") from None
 
+    about = {"model": model_name, **({"note": model_note} if model_note else {})}
+
     @app.get("/health")
     async def health() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", **about}
 
     @app.get("/ready")
     async def ready():
         if service.grm is not None:
-            return {"ready": True, "model": model_name}
+            return {"ready": True, **about}
         return _error(503, service.error or "the model is loading")
 
     @app.post("/v1/score")

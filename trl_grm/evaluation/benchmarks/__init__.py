@@ -32,6 +32,7 @@ __all__ = [
     "benchmark_markdown",
     "benchmark_report",
     "get_benchmark",
+    "limit_note",
     "official_results",
     "paper_overall",
     "summary_markdown",
@@ -83,6 +84,7 @@ def benchmark_report(
         "name": bench.name,
         "title": bench.title,
         "reference": bench.reference,
+        "unit": bench.unit,
         "headline": bench.headline,
         "paper_metric": bench.paper_metric,
         **data.summary(),
@@ -104,6 +106,23 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, float | N
     return flat
 
 
+def limit_note(limit: Mapping[str, Any]) -> str:
+    """One line on the sample a row limit took: how many rows of how many, per section, and what it cut."""
+    taken = ", ".join(f"{name} {v['taken']}/{v['in_source']}" for name, v in sorted(limit["sections"].items()))
+    note = (
+        f"Limited to {limit['limit']} rows (--limit): a sample seeded with {limit['seed']}, spread over the sections, "
+        f"of the source's {limit['rows_in_source']} rows (taken/in the source: {taken})"
+    )
+    if limit.get("not_scored"):
+        note += f"; {limit['not_scored']} rows the benchmark does not score were not sampled"
+    if limit.get("cut"):
+        note += (
+            f". Cut by the limit, not missing from the source: {', '.join(limit['cut'])}; the scores that need them "
+            "are n/a (a larger --limit, or none, includes them)"
+        )
+    return note + "."
+
+
 def benchmark_markdown(report: dict[str, Any]) -> str:
     """The official metrics as a markdown table: one row per metric (percent; counts as they are), one column per
     mode (greedy, Voting@k, MetaRM@k)."""
@@ -117,6 +136,9 @@ def benchmark_markdown(report: dict[str, Any]) -> str:
         + (f"; skipped {b['skipped']}" if b["skipped"] else "")
         + (f"; missing from the source: {', '.join(b['missing'])}" if b["missing"] else "")
         + ")",
+        "",
+        f"These count {b['unit']}. That is why they differ from the per-input table above.",
+        *(["", limit_note(b["limit"])] if b.get("limit") else []),
         "",
         "| metric | " + " | ".join(results) + " |",
         "|" + "---|" * (len(results) + 1),

@@ -44,7 +44,8 @@ class BenchmarkData:
 
     ``inputs[i].meta`` holds ``item`` (the index into ``items``) and whatever the benchmark needs to score it;
     ``items`` are the benchmark's scoring units (a pair, a prompt with its candidates, ...); ``skipped`` counts rows
-    left out and why (e.g. prior sets), ``missing`` names parts of the benchmark absent from the source.
+    left out and why (e.g. prior sets), ``missing`` names parts of the benchmark absent from the source; ``limit``
+    describes the sample a row limit took (see :func:`limit_rows`), with the parts it ``cut``.
     """
 
     name: str
@@ -54,6 +55,7 @@ class BenchmarkData:
     rows: int
     skipped: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    limit: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class BenchmarkData:
             "grm_inputs": len(self.inputs),
             "skipped": dict(self.skipped),
             "missing": list(self.missing),
+            "limit": self.limit,
         }
 
 
@@ -82,6 +85,8 @@ class Benchmark:
     # (a random tie-break) that the paper's Overall averages.
     headline: ClassVar[str] = "score"
     paper_metric: ClassVar[str] = "score"
+    # What the official metrics count and how that differs from the per-GRM-input table (shown in report.md).
+    unit: ClassVar[str] = "rows"
     # The published files that a local copy holds (shown in the offline error).
     local_files: ClassVar[str]
 
@@ -92,19 +97,85 @@ class Benchmark:
         """Official metrics (fractions in [0, 1]) from one judgement per GRM input."""
         raise NotImplementedError
 
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        """Where a row belongs, outermost part first (e.g. ``("Chat", "alpacaeval-easy")``), in the names that
+        :attr:`BenchmarkData.missing` uses; ``None`` for a row the benchmark does not score. A row limit samples
+        across these parts. Must not fail on a malformed row (:meth:`build` names the problem)."""
+        return (row.file,)
+
     # --------------------------------------------------------------------------------------------------- reading
-    def load(self, source: str | Path | None = None, *, split: str | None = None, limit: int | None = None):
+    def load(
+        self,
+        source: str | Path | None = None,
+        *,
+        split: str | None = None,
+        limit: int | None = None,
+        seed: int = 0,
+    ) -> BenchmarkData:
         """Read the benchmark: ``source`` a local file or folder in the published schema, or a Hub dataset id
-        (default :attr:`hub_id`)."""
+        (default :attr:`hub_id`). ``limit`` keeps a seeded sample of that many rows spread over the benchmark's
+        sections (:func:`limit_rows`); the parts it leaves out are reported as cut, not as missing."""
         rows, where = read_rows(self, source, split=split)
-        if limit is not None:
-            rows = rows[:limit]
         if not rows:
             raise BenchmarkSourceError(f"{self.title}: no rows in {where}")
+        limited = None
+        if limit is not None and limit < len(rows):
+            rows, limited = limit_rows(self, rows, limit, seed)
         data = self.build(rows, where)
+        if limited is not None:
+            present = limited.pop("present")
+            cut = [name for name in data.missing if name in present]
+            data.missing = [name for name in data.missing if name not in cut]
+            data.limit = {**limited, "cut": cut}
         if not data.inputs:
             raise BenchmarkSourceError(f"{self.title}: no usable row in {where} ({data.summary()})")
         return data
+
+
+def _spread(rows: list[tuple[tuple[str, ...], Row]], n: int, rng: random.Random, depth: int = 0) -> list[Row]:
+    """``n`` of ``rows`` spread evenly over their parts at ``depth`` (then over the parts within each, and so on);
+    which parts get one more when ``n`` does not divide evenly is seeded, as is the pick inside the last level."""
+    if n >= len(rows):
+        return [row for _, row in rows]
+    groups: dict[str, list[tuple[tuple[str, ...], Row]]] = {}
+    for path, row in rows:
+        groups.setdefault(path[depth] if depth < len(path) else "", []).append((path, row))
+    if len(groups) == 1 and depth >= max(len(path) for path, _ in rows):
+        return [row for _, row in rng.sample(rows, n)]
+    names = list(groups)
+    rng.shuffle(names)
+    take = dict.fromkeys(names, 0)
+    while n > 0:
+        open_ = [name for name in names if take[name] < len(groups[name])]
+        for name in open_[:n]:
+            take[name] += 1
+        n -= min(n, len(open_))
+    return [row for name in names if take[name] for row in _spread(groups[name], take[name], rng, depth + 1)]
+
+
+def limit_rows(bench: Benchmark, rows: list[Row], limit: int, seed: int) -> tuple[list[Row], dict[str, Any]]:
+    """A seeded sample of ``limit`` rows spread over the benchmark's sections (:meth:`Benchmark.section_of`: each
+    part gets an equal share as far as its rows allow, recursively), in their published order, and what it took:
+    rows per outermost part (taken, in the source), the rows the benchmark does not score (left out of the sample),
+    and (under ``present``) every part name the full source has."""
+    paths = [(bench.section_of(row), row) for row in rows]
+    scored = [(path, row) for path, row in paths if path is not None]
+    picked = _spread(scored, limit, random.Random(f"{seed}:benchmark-limit:{bench.name}"))
+    picked.sort(key=lambda row: row.index)
+    chosen = {id(row) for row in picked}
+    sections: dict[str, list[int]] = {}
+    for path, row in scored:
+        counts = sections.setdefault(path[0] if path else "", [0, 0])
+        counts[0] += id(row) in chosen
+        counts[1] += 1
+    return picked, {
+        "limit": limit,
+        "seed": seed,
+        "rows_in_source": len(rows),
+        "not_scored": len(rows) - len(scored),
+        "sections": {name: {"taken": t, "in_source": a} for name, (t, a) in sections.items()},
+        "present": {name for path, _ in scored for name in path},
+    }
 
 
 def _read_file(path: Path) -> list[dict[str, Any]]:

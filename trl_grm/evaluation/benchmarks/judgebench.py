@@ -63,8 +63,17 @@ class JudgeBench(Benchmark):
     title = "JudgeBench"
     hub_id = "ScalerLab/JudgeBench"
     split = "gpt"
+    unit = (
+        "pairs: each pair is judged as two GRM inputs, in the orders (A, B) and (B, A), which the table above counts "
+        "apart; a pair counts when the two verdicts, mapped back to A/B, add up to the right one (a tie or a failed "
+        "judgement in one order adds nothing, opposite verdicts cancel)"
+    )
     reference = "ScalerLab/JudgeBench utils/metrics.py: compute_final_metrics (reverse_order=True)"
     local_files = "the JudgeBench jsonl file (data/dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl)"
+
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        source = row.data.get("source")
+        return (category(source) if isinstance(source, str) else "other",)
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []

@@ -42,9 +42,16 @@ class PPEPreference(Benchmark):
     title = "PPE Human Preference"
     hub_id = "lmarena-ai/PPE-Human-Preference-V1"
     split = "test"
+    unit = (
+        "pairs (one GRM input each; pairs whose human label is a tie are skipped); a tie at the top earns its "
+        "expected value (1/2), a failed judgement 0"
+    )
     reference = "PPE (lmarena/PPE) human-preference pairwise accuracy; ties in the label skipped"
     local_files = "the 'test' split of lmarena-ai/PPE-Human-Preference-V1 (its parquet file, or rows as JSON lines)"
     paper_metric = "paper_score"
+
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        return (row.file,) if row.data.get("winner") in ("model_a", "model_b") else None
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
@@ -93,9 +100,17 @@ class PPECorrectness(Benchmark):
     hub_id = None
     hub_ids = tuple(f"lmarena-ai/PPE-{name}-Best-of-K" for name in CORRECTNESS_SETS)
     split = "train"
+    unit = (
+        "prompts with their K sampled responses (one GRM input each); the pick counts when a correct response scores "
+        "top (a tie: the share of correct ones among the tied), and the score is the mean of the five sets' accuracies"
+    )
     reference = "PPE (lmarena/PPE) correctness sets as best-of-K: accuracy of the top-scored response, mean of sets"
     local_files = "the five lmarena-ai/PPE-*-Best-of-K datasets (their parquet files in one folder)"
     paper_metric = "paper_score"
+
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        which = [name for name, column in CORRECTNESS_SETS.items() if column in row.data]
+        return (which[0],) if len(which) == 1 else ("?",)
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []

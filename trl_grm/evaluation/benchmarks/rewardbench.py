@@ -51,12 +51,22 @@ class RewardBench(Benchmark):
     title = "RewardBench"
     hub_id = "allenai/reward-bench"
     split = "filtered"
+    unit = (
+        "pairs (one GRM input each); a tie or a failed judgement scores 0.5 here (the table above breaks a tie by its "
+        "tie rule and counts a failure wrong), and the score is the mean of four section means whose subsets are "
+        "weighted by their published sizes, not the mean over inputs"
+    )
     reference = (
         "allenai/reward-bench scripts/run_generative.py (1 / 0 / 0.5 per example) + rewardbench/utils.py: "
         "calculate_scores_per_section"
     )
     local_files = "the 'filtered' split of allenai/reward-bench (its parquet file, or rows exported as JSON lines)"
     paper_metric = "paper_score"
+
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        subset = row.data.get("subset")
+        section = next((name for name, subsets in REWARDBENCH_SECTIONS.items() if subset in subsets), None)
+        return (section, subset) if section else None
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
@@ -165,11 +175,20 @@ class RewardBench2(Benchmark):
     title = "RewardBench 2"
     hub_id = "allenai/reward-bench-2"
     split = "test"
+    unit = (
+        "prompts: a best-of-4 prompt is one GRM input, right only when its one correct response alone scores top; a "
+        "Ties prompt's responses are rated alone (one input each, in their own table) and scored by the Ties rule; "
+        "the score is the mean of the subsets"
+    )
     reference = (
         "allenai/reward-bench rewardbench/utils.py: reroll_and_score_dataset (best-of-N) and process_single_model "
         "(Ties, repository HEAD), scripts/run_generative_v2.py (ratings)"
     )
     local_files = "the 'test' split of allenai/reward-bench-2 (its parquet file, or rows exported as JSON lines)"
+
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        subset = row.data.get("subset")
+        return (subset,) if subset in RB2_SUBSETS else None
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []

@@ -33,10 +33,22 @@ def _answer(row: Row, value: Any, key: str) -> str:
     return value["answer"]
 
 
+def _kind_goal(category_path: str) -> tuple[str | None, str]:
+    """("pairwise" or "bon", "helpfulness" or "harmlessness") from a row's ``category_path``; (None, "") if neither."""
+    parts = category_path.split("/")
+    kind = {"Pairwise_set": "pairwise", "BoN_set": "bon"}.get(parts[0])
+    goal = parts[1].lower() if len(parts) > 1 else ""
+    return (kind, goal) if kind and goal in ("helpfulness", "harmlessness") else (None, "")
+
+
 class RMB(Benchmark):
     name = "rmb"
     title = "RMB"
     hub_id = None
+    unit = (
+        "pairs and best-of-N rows (one GRM input each); a tie at the top counts wrong, and the score is the mean of "
+        "the four sections (pairwise / best-of-N x helpfulness / harmlessness), not the mean over inputs"
+    )
     reference = (
         "Zhou-Zoey/RMB-Reward-Model-Benchmark eval/scripts/my_run_rm.py (pairwise, strict >) + the paper's best-of-N "
         "rule (RM-R1 run_rm_bestofn.py), mean of the four sections"
@@ -44,15 +56,19 @@ class RMB(Benchmark):
     local_files = "the RMB_dataset folder of github.com/Zhou-Zoey/RMB-Reward-Model-Benchmark"
     paper_metric = "paper_score"
 
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        path = row.data.get("category_path")
+        kind, goal = _kind_goal(path) if isinstance(path, str) else (None, "")
+        return (f"{kind}/{goal}", "/".join(path.split("/")[2:])) if kind else ("?",)
+
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
         items: list[dict[str, Any]] = []
         for row in rows:
             path = field_of(row, "category_path")
             parts = path.split("/")
-            kind = {"Pairwise_set": "pairwise", "BoN_set": "bon"}.get(parts[0])
-            goal = parts[1].lower() if len(parts) > 1 else ""
-            if kind is None or goal not in ("helpfulness", "harmlessness"):
+            kind, goal = _kind_goal(path)
+            if kind is None:
                 raise BenchmarkSourceError(
                     f"{row.file}, row {row.index}: category_path must start with Pairwise_set/ or BoN_set/ and then "
                     f"Helpfulness/ or Harmlessness/, got {path!r}"

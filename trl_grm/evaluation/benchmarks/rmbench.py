@@ -70,8 +70,20 @@ class RMBench(Benchmark):
     title = "RM-Bench"
     hub_id = "THU-KEG/RM-Bench"
     split = "train"
+    unit = (
+        "rows: each row is 9 GRM inputs (3 chosen styles x 3 rejected styles); per domain the 3 x 3 accuracy matrix "
+        "gives Hard, Normal and Easy, a tie counts wrong, and the score is the mean over the four domains, not the "
+        "mean over inputs"
+    )
     reference = "THU-KEG/RM-Bench scripts/utils.py: compute_accuracy (+ split_dataset_by_domain)"
     local_files = "RM-Bench's data/total_dataset.json (or its data/ folder of per-domain files)"
+
+    def section_of(self, row: Row) -> tuple[str, ...] | None:
+        try:
+            domain = domain_of(row_domain(row))
+        except BenchmarkSourceError:
+            return ("?",)
+        return (domain,) if domain else None
 
     def build(self, rows: Sequence[Row], source: str) -> BenchmarkData:
         inputs: list[LabeledInput] = []
