@@ -22,9 +22,8 @@ from trl_grm.data import (
 from trl_grm.protocol.inputs import GRMInput
 
 REPO = Path(__file__).resolve().parents[1]
-# The shared data lives beside the checkout (<repo>/../shared/data), or inside it on the device machine.
-SHARED = next((p for p in (REPO.parent / "shared" / "data", REPO / "shared" / "data") if p.is_dir()), None)
-needs_shared = pytest.mark.skipif(SHARED is None, reason="shared/data not found beside or inside the repository")
+# Real preference data shipped in the repository, with its provenance (examples/data/README.md).
+SHARED = REPO / "examples" / "data"
 
 SKY = [{"role": "user", "content": "What color is the sky?"}]
 BLUE = {"role": "assistant", "content": "It is blue."}
@@ -309,9 +308,6 @@ def test_other_source_errors_name_the_row(tmp_path):
 # ------------------------------------------------------------------------------------------- shared data files
 @pytest.fixture(scope="module")
 def shared():
-    if SHARED is None:
-        pytest.skip("shared/data not found beside or inside the repository")
-
     def read(name: str) -> tuple[list[dict], list[LabeledInput], object]:
         path = SHARED / name
         raw = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -321,7 +317,6 @@ def shared():
     return read
 
 
-@needs_shared
 def test_shared_llmbar(shared):
     raw, examples, report = shared("llmbar.jsonl")
     assert report.format == "pairwise" and report.rows == report.kept == 419
@@ -338,7 +333,6 @@ def test_shared_llmbar(shared):
         assert ex.responses[ex.label] == row["chosen"] and ex.responses[1 - ex.label] == row["rejected"]
 
 
-@needs_shared
 def test_shared_pandalm(shared):
     raw, examples, report = shared("pandalm_test.jsonl")
     assert report.format == "pairwise" and report.rows == report.kept == 842
@@ -346,7 +340,6 @@ def test_shared_pandalm(shared):
     assert examples[0].meta["meta"] == raw[0]["meta"]
 
 
-@needs_shared
 def test_shared_hh_rlhf_uses_the_multi_turn_messages(shared):
     raw, examples, report = shared("hh_rlhf_harmless_base_test.jsonl")
     assert report.format == "pairwise" and report.rows == report.kept == 2303
@@ -356,7 +349,6 @@ def test_shared_hh_rlhf_uses_the_multi_turn_messages(shared):
     assert all(ex.responses[ex.label] == row["chosen"] for row, ex in zip(raw, examples))
 
 
-@needs_shared
 def test_shared_alpacaeval_best_of_4(shared):
     raw, examples, report = shared("alpacaeval_bon4_tulu2.jsonl")
     assert report.format == "best_of_n" and report.rows == report.kept == 300
