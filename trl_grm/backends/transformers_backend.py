@@ -35,7 +35,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from ..utils.progress import progress_reporter
+from ..utils.progress import decode_status, progress_reporter
 from .base import (
     Generation,
     Messages,
@@ -90,9 +90,11 @@ class _DecodeProgress(StoppingCriteria):
             finished = running & torch.isin(input_ids[:, -1].cpu(), self.eos)
         if self.steps >= self.max_new_tokens:
             finished = running
-        step = (running & ~finished).sum().item() / self.max_new_tokens
+        still = (running & ~finished).sum().item()
+        step = still / self.max_new_tokens
         rest = finished.sum().item() * (1.0 - (self.steps - 1) / self.max_new_tokens)
         self.done |= finished
+        decode_status(self.callback, still, len(self.done), self.steps, self.max_new_tokens)
         if step or rest:
             self.callback(step + rest)
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)

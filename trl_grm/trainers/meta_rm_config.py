@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from trl import RewardConfig
 
+from ..utils.compat import quiet_checkpointing_alias
+
 CLASS_BALANCE_MODES = ("weight", "downsample", "none")
 
 
@@ -34,7 +36,8 @@ class MetaRMConfig(RewardConfig):
     pos_weight: float | None = field(default=None, metadata={"help": "Explicit BCE pos_weight."})
 
     def __post_init__(self):
-        super().__post_init__()
+        with quiet_checkpointing_alias():
+            super().__post_init__()
         if self.class_balance not in CLASS_BALANCE_MODES:
             raise ValueError(f"class_balance must be one of {CLASS_BALANCE_MODES}, got {self.class_balance!r}")
         if self.pos_weight is not None and self.pos_weight <= 0:

@@ -7,6 +7,8 @@ from typing import Any
 
 from trl import GRPOConfig
 
+from ..utils.compat import quiet_checkpointing_alias
+
 
 @dataclass
 class PrincipleGRPOConfig(GRPOConfig):
@@ -48,3 +50,7 @@ class PrincipleGRPOConfig(GRPOConfig):
         default=None,
         metadata={"help": "GRM settings: a dict of GRMConfig fields or a directory with grm_config.json."},
     )
+
+    def __post_init__(self):
+        with quiet_checkpointing_alias():
+            super().__post_init__()

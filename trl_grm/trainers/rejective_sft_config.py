@@ -7,6 +7,8 @@ from typing import Any
 
 from trl import SFTConfig
 
+from ..utils.compat import quiet_checkpointing_alias
+
 
 @dataclass
 class RejectiveSFTConfig(SFTConfig):
@@ -74,7 +76,8 @@ class RejectiveSFTConfig(SFTConfig):
     )
 
     def __post_init__(self):
-        super().__post_init__()
+        with quiet_checkpointing_alias():
+            super().__post_init__()
         if self.num_rft_samples < 1:
             raise ValueError(f"num_rft_samples must be >= 1, got {self.num_rft_samples}")
         if not 0.0 <= self.hinted_fraction <= 1.0:

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
-# ``n`` is a float while a batch decodes: show it with one decimal.
-SAMPLE_BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]"
+# ``n`` is a float while a batch decodes: show it with one decimal. No rate: while a few long judgements finish
+# after the rest, a per-sample rate reads like a stall ("55 s/sample"); the postfix says what is still decoding.
+SAMPLE_BAR_FORMAT = "{l_bar}{bar}| {n:.1f}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
 
 
 def sample_bar(total: float, *, desc: str = "Sampling", initial: float = 0, disable: bool | None = False) -> tqdm:
@@ -27,3 +28,13 @@ def progress_reporter(
             yield bar.update
     else:
         yield progress if callable(progress) else None
+
+
+def decode_status(callback: Callable[[float], None] | None, running: int, rows: int, step: int, budget: int) -> None:
+    """Show on the bar behind ``callback`` (a sample bar's ``update``) how many judgements of the batch are still
+    being written and how far (``running == 0`` clears it), so a slow tail reads as work, not as a stuck bar. Other
+    callbacks are left alone."""
+    bar = getattr(callback, "__self__", None)
+    if isinstance(bar, tqdm):
+        text = f"writing {running} of {rows}, token {step}/{budget}" if running else ""
+        bar.set_postfix_str(text, refresh=False)
