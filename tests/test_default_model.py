@@ -208,3 +208,35 @@ def test_default_grm_is_the_shipped_spct_adapter_and_judges_its_families(tmp_pat
     # overall and 33% on keywords; the shipped one 95.8% and 100% (README's 42-pair check: 85.7-100% per family).
     assert overall["both_orders"] >= 0.85, overall
     assert report["groups"]["keyword"]["both_orders"] >= 0.8, report["groups"]
+
+
+@pytest.mark.slow
+def test_readme_server_example_is_judged_right_by_the_default_model():
+    """Issue 25, item 8: the README's `trl-grm serve` example, sent to a server over the embedded default GRM, gets
+    the right reply on top (before: "2 + 2?" with ["4", "5"], which the demo model answers with "5")."""
+    import re
+    import time
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from trl_grm.modeling.loading import load_grm
+    from trl_grm.serving.app import create_app
+
+    try:
+        find_smollm2_gguf()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Serving: `trl-grm serve`") :]
+    body = json.loads(re.search(r"-d '(\{.*?\})'", section).group(1))
+    prompt, responses = body["inputs"]["prompt"], body["inputs"]["responses"]
+    a, b = map(int, re.search(r"(\d+)\s*\+\s*(\d+)", prompt).groups())
+    with TestClient(create_app(lambda: load_grm(None))) as client:
+        for _ in range(600):
+            if client.get("/ready").status_code == 200:
+                break
+            time.sleep(0.5)
+        answer = client.post("/v1/score", json=body).json()
+    assert responses[answer["best"]] == str(a + b), answer
+    assert answer["scores"][answer["best"]] > max(s for i, s in enumerate(answer["scores"]) if i != answer["best"])
