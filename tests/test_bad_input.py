@@ -242,3 +242,48 @@ def test_the_reward_leaves_an_over_long_group_unscored_and_counts_it(mini_genera
     assert rewards[2] is None and rewards[3] is None
     assert logged["grm/context_overflow_rate"] == 0.5
     assert reward.calls[-1]["rewards"] == rewards
+
+
+def test_cli_eval_of_a_judgebench_file_with_rows_over_a_4096_token_context(judge_dir, tmp_path, capsys):
+    """Issue 25, "done when": `trl-grm eval --benchmark judgebench=<the published file name>` on a model with a
+    4096-token context finishes; the over-long rows are counted (their two inputs failed as context_overflow) and
+    the rest are scored. The rows are real text (LLMBar pairs; the long questions are hh-rlhf conversations)."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from trl_grm.cli import eval as eval_cli
+
+    data = Path(__file__).resolve().parents[1] / "examples" / "data"
+    llmbar = [json.loads(line) for line in (data / "llmbar.jsonl").read_text().splitlines()[:6]]
+    hh = [json.loads(line) for line in (data / "hh_rlhf_harmless_base_test.jsonl").read_text().splitlines()[:40]]
+    long_question = "\n\n".join(m["content"] for row in hh for m in row["messages"])
+    rows = [
+        {"pair_id": f"p{i}", "source": "mmlu-pro-law", "question": r["prompt"], "response_A": r["chosen"],
+         "response_B": r["rejected"], "label": "A>B", "response_model": "gpt-4o-2024-05-13", "original_id": i}
+        for i, r in enumerate(llmbar)
+    ]  # fmt: skip
+    rows.insert(2, {**rows[0], "pair_id": "long", "question": long_question, "source": "livebench-reasoning"})
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "dataset=judgebench,response_model=gpt-4o-2024-05-13.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = tmp_path / "judge4096"
+    shutil.copytree(judge_dir, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 4096}))
+    out = tmp_path / "out"
+    argv = ["--benchmark", f"judgebench={path}", "--model_name_or_path", str(model), "--output_dir", str(out)]
+    assert eval_cli.main([*argv, "--ks", "1", "2", "--bootstrap", "10"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["context_overflow"] == {"inputs": 2, "ids": ["long:AB", "long:BA"]}
+    assert report["groups"]["overall"]["failures"]["context_overflow"] == 4  # 2 inputs x k = 2
+    assert report["benchmark"]["results"]["greedy"]["num_pairs"] == 7
+    assert "2 input(s) did not fit the model's context" in capsys.readouterr().out
+    # The strict switch keeps the old stop, one line naming the input (what `trl-grm eval` prints).
+    from trl_grm.cli.main import main as trl_grm
+
+    assert trl_grm(["eval", *argv[:-1], str(tmp_path / "strict"), "--ks", "1", "--strict_context"]) != 0
+    err = capsys.readouterr().err
+    assert "trl-grm eval: error: Input 4 (id 'long:AB') does not fit the model's context" in err
+    assert "Traceback" not in err

@@ -252,7 +252,10 @@ class GRMForPointwiseScoring:
             except ContextOverflowError as err:
                 item = groups[live[err.index]].item
                 if strict_context:
-                    raise ValueError(f"Input {item} does not fit the model's context: {_overflow_text(err)}") from None
+                    name = f" (id {items[item].id!r})" if items[item].id is not None else ""
+                    raise ValueError(
+                        f"Input {item}{name} does not fit the model's context: {_overflow_text(err)}"
+                    ) from None
                 overflow[item] = err
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
         for g, gens in zip((groups[i] for i in live), generations):
