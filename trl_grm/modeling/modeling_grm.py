@@ -252,10 +252,7 @@ class GRMForPointwiseScoring:
             except ContextOverflowError as err:
                 item = groups[live[err.index]].item
                 if strict_context:
-                    name = f" (id {items[item].id!r})" if items[item].id is not None else ""
-                    raise ValueError(
-                        f"Input {item}{name} does not fit the model's context: {_overflow_text(err)}"
-                    ) from None
+                    raise ValueError(_overflow_message(item, items[item].id, err)) from None
                 overflow[item] = err
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
         for g, gens in zip((groups[i] for i in live), generations):
@@ -351,6 +348,11 @@ class GRMForPointwiseScoring:
         jobs = [(items[b].context, [items[b].responses[i] for i in s.order], s.text) for b, s in todo]
         for (_, s), value in zip(todo, meta_rm_scores(scorer, jobs)):
             s.meta_score = value
+
+
+def _overflow_message(index: int, item_id: Any, err: ContextOverflowError) -> str:
+    name = f" (id {item_id!r})" if item_id is not None else ""
+    return f"Input {index}{name} does not fit the model's context: {_overflow_text(err)}"
 
 
 def _overflow_text(err: ContextOverflowError) -> str:
