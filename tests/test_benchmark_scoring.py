@@ -928,3 +928,23 @@ def test_metarm_at_k_uses_the_official_metric_on_the_samples_the_meta_rm_keeps(t
     assert subset("metarm@2") == 1.0  # k_meta = 1: the careful sample alone
     assert res["metarm@2"]["sections"]["Chat Hard"] == 1.0 and res["metarm@2"]["score"] is None
     assert report["groups"]["overall"]["metarm"]["2"]["value"] == 1.0  # the usual report agrees
+
+
+def test_a_downloaded_hub_folder_with_several_splits_reads_one(tmp_path):
+    """Issue 25, item 2 (the other benchmarks): a Hub dataset downloaded as files keeps every split's shards in one
+    data/ folder (RewardBench: filtered and raw; JudgeBench: gpt and claude). The folder reads the benchmark's
+    published split (or the one asked for), not all of them at once (before: the rows of both splits, twice over)."""
+    rows = [rb_row(i, s, c, r) for i, (s, c, r, _, _) in enumerate(RB_ROWS)]
+    folder = tmp_path / "reward-bench"
+    write_parquet(folder / "data" / "filtered-00000-of-00001.parquet", rows)
+    write_parquet(folder / "data" / "raw-00000-of-00001.parquet", rows + [rb_row(50, "alpacaeval-easy", "x", "y")])
+    bench = get_benchmark("rewardbench")
+    assert bench.load(folder).rows == len(RB_ROWS)
+    assert bench.load(folder, split="raw").rows == len(RB_ROWS) + 1
+    with pytest.raises(BenchmarkSourceError, match="holds the splits filtered, raw but not 'test'"):
+        bench.load(folder, split="test")
+    jb = judgebench_fixture(tmp_path / "jb")
+    rows = [json.loads(line) for line in jb.read_text().splitlines()]
+    write_parquet(tmp_path / "JudgeBench" / "data" / "gpt-00000-of-00001.parquet", rows)
+    write_parquet(tmp_path / "JudgeBench" / "data" / "claude-00000-of-00001.parquet", rows[:2])
+    assert get_benchmark("judgebench").load(tmp_path / "JudgeBench").rows == len(rows)

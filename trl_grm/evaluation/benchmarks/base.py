@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,27 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
     return data
 
 
+# A Hub dataset downloaded as files: ``data/<split>-00000-of-00001.parquet`` (one or more shards per split).
+_SHARD = re.compile(r"^(?P<split>.+?)-\d{5}-of-\d{5}$")
+
+
+def _split_files(bench: Benchmark, files: list[Path], split: str | None, folder: Path) -> list[Path]:
+    """The files of one split when a folder holds a downloaded Hub dataset's shards of several splits (e.g.
+    RewardBench's ``filtered`` and ``raw``, JudgeBench's ``gpt`` and ``claude``): ``split``, else the benchmark's
+    published split. Other files, and a folder of one split, are read as they are."""
+    splits = {f: m.group("split") for f in files if (m := _SHARD.match(f.stem))}
+    names = sorted(set(splits.values()))
+    if len(names) < 2:
+        return files
+    wanted = split or bench.split
+    if wanted not in names:
+        raise BenchmarkSourceError(
+            f"{bench.title}: {folder} holds the splits {', '.join(names)} but not {wanted!r}; pick one with "
+            "--dataset_split (split= in Python), or pass its file"
+        )
+    return [f for f in files if splits.get(f, wanted) == wanted]
+
+
 def read_rows(bench: Benchmark, source: str | Path | None, *, split: str | None = None) -> tuple[list[Row], str]:
     """Rows of a local file / folder (every .json, .jsonl, .parquet file under it, sorted by path) or of a Hub
     dataset. Without network a Hub id fails with an error that names the local-file alternative."""
@@ -213,6 +235,8 @@ def read_rows(bench: Benchmark, source: str | Path | None, *, split: str | None 
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix in FILE_SUFFIXES)
         if not files:
             raise BenchmarkSourceError(f"{bench.title}: no {'/'.join(FILE_SUFFIXES)} file under {path}")
+        if path.is_dir():
+            files = _split_files(bench, files, split, path)
         rows = []
         for f in files:
             if f.suffix not in FILE_SUFFIXES:
