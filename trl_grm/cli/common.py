@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from ..utils.compat import quiet_optional_kernels
 from ..utils.errors import UsageError
+
+quiet_optional_kernels()
 
 __all__ = ["UsageError"]  # re-exported: the commands raise it
 

@@ -23,10 +23,35 @@ class GRMModelCardMixin:
         for key in ("beta", "num_generations", "num_rft_samples"):
             if hasattr(args, key):
                 settings[{"num_generations": "G", "num_rft_samples": "N_RFT"}.get(key, key)] = getattr(args, key)
+        settings.update(self._how_trained(processes))
         return settings
 
+    def _how_trained(self, processes: int) -> dict[str, Any]:
+        """What the run really used: the base's k-bit quantisation, the processes and the sharding (FSDP /
+        DeepSpeed), as the trainer saw them (not as the recipe asked)."""
+        out: dict[str, Any] = {}
+        quant = getattr(getattr(self.model, "config", None), "quantization_config", None)
+        if quant is not None:
+            q = quant if isinstance(quant, dict) else quant.to_dict()
+            if q.get("load_in_4bit"):
+                out["quantization"] = f"4-bit {q.get('bnb_4bit_quant_type', '')}".strip()
+            elif q.get("load_in_8bit"):
+                out["quantization"] = "8-bit"
+        if processes > 1:
+            out["processes"] = processes
+        kind = str(getattr(getattr(self.accelerator, "state", None), "distributed_type", "")).rsplit(".", 1)[-1]
+        if kind in ("FSDP", "DEEPSPEED"):
+            out["sharding"] = kind.lower() if kind == "FSDP" else "deepspeed"
+            if kind == "FSDP":
+                out["sharding"] += str(getattr(self.accelerator.state.fsdp_plugin, "fsdp_version", ""))
+        return out
+
     def record_spct_stage(self, output_dir: str | None = None) -> None:
-        base = getattr(self.model, "name_or_path", None) or getattr(self.model.config, "_name_or_path", None)
+        base = (
+            getattr(self.model, "spct_source", None)
+            or getattr(self.model, "name_or_path", None)
+            or getattr(self.model.config, "_name_or_path", None)
+        )
         record_stage(output_dir or self.args.output_dir, base, self._spct_stage, self._stage_settings())
 
     def create_model_card(self, model_name=None, dataset_name=None, tags=None):

@@ -21,10 +21,18 @@ def model_init_kwargs(training_args, model_args) -> dict:
     quantization = get_quantization_config(model_args)
     if quantization is not None:
         kwargs["quantization_config"] = quantization
-        from accelerate import PartialState
-
-        kwargs["device_map"] = {"": PartialState().local_process_index}  # each process its own GPU (k-bit + DDP)
+        kwargs["device_map"] = {"": kbit_device(training_args)}
     return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def kbit_device(training_args) -> int | str:
+    """Where a 4/8-bit model lives: each process its own GPU (k-bit + DDP), or the CPU (``use_cpu``, or no GPU)."""
+    import torch
+    from accelerate import PartialState
+
+    if getattr(training_args, "use_cpu", False) or not torch.cuda.is_available():
+        return "cpu"
+    return PartialState().local_process_index
 
 
 def training_model(training_args, model_args, base_model: str | None = None) -> tuple[Any, Any]:
@@ -45,6 +53,7 @@ def training_model(training_args, model_args, base_model: str | None = None) -> 
 
     model = AutoModelForCausalLM.from_pretrained(base, **model_init_kwargs(training_args, model_args))
     model = PeftModel.from_pretrained(model, path, is_trainable=True)
+    model.spct_source = path  # the adapter folder this stage continues: its recorded SPCT stages carry over
     training_args.model_init_kwargs = None  # the model is built here
     if getattr(training_args, "grm_config", None) is None and os.path.isfile(os.path.join(path, "grm_config.json")):
         training_args.grm_config = path

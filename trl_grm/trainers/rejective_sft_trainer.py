@@ -66,6 +66,7 @@ class RejectiveSFTTrainer(GRMModelCardMixin, SFTTrainer):
                 init_kwargs["quantization_config"] = quantization_config
             model = create_model_from_path(model, **init_kwargs)
             quantization_config = None
+            args.model_init_kwargs = None  # used here (TRL would warn that an instantiated model ignores them)
         if processing_class is None:
             processing_class = AutoTokenizer.from_pretrained(model_path or model.config._name_or_path)
         self.grm_config = GRMConfig.resolve(args.grm_config, model_path)

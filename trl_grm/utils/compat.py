@@ -20,3 +20,16 @@ def quiet_checkpointing_alias() -> Iterator[None]:
             "ignore", message=r"`gradient_checkpointing(_kwargs)?` is deprecated", category=FutureWarning
         )
         yield
+
+
+# Loggers of optional kernel downloads that fail without network and fall back by themselves: bitsandbytes' CPU
+# backend tries the Hub's kernels-community/quantization-bitsandbytes on import and warns when it cannot.
+_OPTIONAL_KERNEL_LOGGERS = ("bitsandbytes.backends.cpu.ops", "kernels._internals.hf_hub")
+
+
+def quiet_optional_kernels() -> None:
+    """Keep the command line free of warnings about optional kernels that could not be fetched (the fallback runs)."""
+    import logging
+
+    for name in _OPTIONAL_KERNEL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
