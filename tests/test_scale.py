@@ -64,3 +64,55 @@ def test_qlora_rft_then_grpo_train_in_nf4_and_the_adapter_scores(work, monkeypat
     judge = pipeline("pointwise-reward", model="outputs/tiny/rft_qlora")
     result = judge({"prompt": "What is 2 + 2?", "responses": ["4", "5"]}, num_samples=2, max_new_tokens=96)
     assert result["num_samples"] == 2 and all(s["text"] for s in result["samples"])
+
+
+# ------------------------------------------------------------------------------ sharded training on 2 CPU processes
+def test_fsdp_on_cpu_processes_is_refused_with_the_reason(work):
+    """accelerate 1.16 turns FSDP on only for GPU-like processes: on CPU processes the shipped fsdp2 config would
+    silently train with DDP (use_cpu) or as unsynchronised copies saving over each other (measured), so the run is
+    refused before anything launches, naming what works here."""
+    argv = ["rft", "--config", str(TINY / "rft.yaml"), "--accelerate_config", "fsdp2", "--num_processes", "2"]
+    dry = ok(trl_grm(work, *argv, "--dry_run"))
+    assert "accelerate distributed_type FSDP needs GPUs" in dry
+    real = trl_grm(work, *argv, "--output_dir", str(work / "fsdp"))
+    assert real.returncode == 2 and not (work / "fsdp").exists()
+    assert real.stderr.strip().splitlines() == [
+        "trl-grm rft: error: accelerate distributed_type FSDP needs GPUs: without them accelerate 1.16 does not shard "
+        "(CPU processes train with DDP, or as unsynchronised copies without use_cpu); use --accelerate_config "
+        "multi_cpu, zero2 or zero3 here"
+    ]
+
+
+@pytest.mark.parametrize("zero", ["zero2", "zero3"])
+def test_deepspeed_zero_trains_on_two_cpu_processes_and_the_model_scores(work, zero):
+    pytest.importorskip("deepspeed")
+    import torch
+
+    from trl_grm import GRMForPointwiseScoring
+
+    argv = ["rft", "--config", str(TINY / "rft.yaml"), "--accelerate_config", zero, "--num_processes", "2"]
+    # The shipped configs say bf16; a CPU recipe trains in fp32, which DeepSpeed insists on being told.
+    assert "pass --mixed_precision no" in trl_grm(work, *argv, "--output_dir", str(work / zero)).stderr
+    out = work / "outputs" / "tiny" / f"rft_{zero}"
+    ok(trl_grm(work, *argv, "--mixed_precision", "no", "--output_dir", str(out)))
+    settings = json.loads((out / "spct_stages.json").read_text())[-1]["settings"]
+    assert settings["sharding"] == "deepspeed" and settings["processes"] == 2
+    assert settings["batch"] == 4  # 2 per device x 1 accumulation x 2 processes
+    # ZeRO-3 gathers the sharded weights into one full checkpoint; it loads and scores.
+    trained = GRMForPointwiseScoring.from_pretrained(out)
+    base = GRMForPointwiseScoring.from_pretrained(work / "outputs" / "tiny" / "base")
+    pairs = list(zip(trained.model.state_dict().items(), base.model.state_dict().items()))
+    assert all(a.shape == b.shape for (_, a), (_, b) in pairs)
+    assert any(not torch.equal(a, b) for (_, a), (_, b) in pairs)
+    result = trained.score({"prompt": "What is 2 + 2?", "responses": ["4", "5"]}, num_samples=2, max_new_tokens=96)
+    assert result.num_samples == 2 and all(s.text for s in result.samples)
+
+
+def test_qlora_with_two_cpu_processes(work):
+    """k-bit + DDP: each process holds its own NF4 copy (on the CPU) and LoRA gradients are all-reduced."""
+    out = work / "outputs" / "tiny" / "rft_qlora_ddp"
+    argv = ["--accelerate_config", "multi_cpu", "--num_processes", "2", "--output_dir", str(out)]
+    ok(trl_grm(work, "rft", "--config", str(TINY / "rft_qlora.yaml"), *argv))
+    settings = json.loads((out / "spct_stages.json").read_text())[-1]["settings"]
+    assert settings["quantization"] == "4-bit nf4" and settings["processes"] == 2 and settings["batch"] == 4
+    assert lora_b_norm(out) > 0

@@ -67,7 +67,9 @@ def _one_line(text: str) -> str:
 def run_command(prog: str, body: Callable[[], int], debug: bool = False) -> int:
     """Run a command's body; turn exceptions into one ``<prog>: error: <message>`` line and an exit status:
     2 for bad input or arguments, 1 for failures while running, 130 when interrupted. With ``debug`` (``--debug``
-    or ``TRL_GRM_DEBUG=1``) the traceback is printed as well."""
+    or ``TRL_GRM_DEBUG=1``, which the processes a training command launches inherit) the traceback is printed as
+    well."""
+    debug = debug or os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes")
     try:
         return body()
     except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2, its one line already printed)

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes")
     argv = [a for a in argv if a != "--debug"]
+    if debug:  # the processes `accelerate launch` starts report tracebacks too
+        os.environ[DEBUG_ENV] = "1"
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0

