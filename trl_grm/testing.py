@@ -75,6 +75,49 @@ def build_tiny_model(
     return path
 
 
+def build_tiny_moe(path: str | os.PathLike, seed: int = 0) -> Path:
+    """Save a randomly initialised tiny DeepSeek-V2-style MoE (the shipped DeepSeek-V2-Lite config's structure:
+    MLA attention without a query LoRA, a dense first layer, then routed experts as fused 3-D parameters plus a
+    shared expert) with the tiny tokenizer to ``path``. Every matrix dimension is a multiple of 64, bitsandbytes'
+    4-bit block, so it can be stored in NF4."""
+    import torch
+    from transformers import AutoModelForCausalLM, DeepseekV2Config, GenerationConfig
+
+    path = Path(path)
+    tokenizer = build_tiny_tokenizer()
+    config = DeepseekV2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=128,
+        intermediate_size=256,
+        moe_intermediate_size=64,
+        num_hidden_layers=2,
+        first_k_dense_replace=1,
+        n_routed_experts=4,
+        n_shared_experts=1,
+        num_experts_per_tok=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        q_lora_rank=None,
+        kv_lora_rank=64,
+        qk_nope_head_dim=64,
+        qk_rope_head_dim=64,
+        v_head_dim=64,
+        max_position_embeddings=2048,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    model.generation_config = GenerationConfig(
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id
+    )
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 TINY_JUDGEMENT = (
     "Specific Criteria:\n- Accuracy (Weight: 60%): correct.\n- Relevance (Weight: 40%): on topic.\n"
     "Analysis: Response 1 is right; Response 2 is wrong.\nScores: \\boxed{8, 3}"
@@ -235,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trl_grm.testing", description=main.__doc__.split("\n")[0])
     parser.add_argument("output_dir")
     parser.add_argument("--hidden_size", type=int, default=64)
+    parser.add_argument("--moe", action="store_true", help="a tiny DeepSeek-V2-style MoE (random weights) instead")
     args = parser.parse_args(argv)
+    if args.moe:
+        print(build_tiny_moe(args.output_dir))
+        return 0
     print(build_tiny_judge(args.output_dir, hidden_size=args.hidden_size))
     return 0
 
