@@ -29,7 +29,7 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: int) -> dict:
+def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: int, load_in_4bit: bool = False) -> dict:
     """In this (fresh) process: train, and return the peak-memory growth and the plan."""
     import torch
     import trl  # noqa: F401 - part of the baseline
@@ -55,7 +55,14 @@ def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: in
         }
     ] * (batch * steps)
     baseline = peak_mib()
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    if load_in_4bit:  # QLoRA as the recipes' *_qlora.yaml load it (bitsandbytes' CPU backend here)
+        from transformers import BitsAndBytesConfig
+
+        quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                   bnb_4bit_compute_dtype=torch.float32)  # fmt: skip
+        model = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=quant, device_map={"": "cpu"})
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
     lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM") if use_peft else None
     args = RejectiveSFTConfig(
         output_dir=tempfile.mkdtemp(),
@@ -86,11 +93,14 @@ def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: in
         seq_len=max(lengths),
         gradient_checkpointing=False,
         attention_scores=True,  # a CPU run
+        load_in_4bit=load_in_4bit,
+        nested_quant=load_in_4bit,
     )
     plan = train_memory(meta, setup)
     return {
         "model": Path(model_path).name,
         "lora": use_peft,
+        "qlora": load_in_4bit,
         "batch": batch,
         "seq_len": max(lengths),
         "measured_mib": round(measured),
@@ -104,6 +114,7 @@ def main(argv=None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--json")
+    parser.add_argument("--only", choices=["qlora"], help="only the QLoRA runs (NF4 + LoRA, issue 26)")
     args = parser.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
@@ -120,7 +131,11 @@ def main(argv=None) -> int:
         dict(model_path=tiny, use_peft=True, batch=8, seq_len=512),
         dict(model_path=smol, use_peft=True, batch=4, seq_len=512),
         dict(model_path=smol, use_peft=False, batch=4, seq_len=512),
+        dict(model_path=tiny, use_peft=True, batch=8, seq_len=512, load_in_4bit=True),
+        dict(model_path=smol, use_peft=True, batch=4, seq_len=512, load_in_4bit=True),
     ]
+    if args.only == "qlora":
+        specs = [s for s in specs if s.get("load_in_4bit")]
     results = []
     for spec in specs:
         env = {**os.environ, "OMP_NUM_THREADS": "2", "HF_HUB_OFFLINE": "1"}
@@ -135,7 +150,8 @@ def main(argv=None) -> int:
         "\n| model | LoRA | batch x seq | measured peak growth | plan | measured / plan |\n|---|---|---|---|---|---|"
     )
     for r in results:
-        print(f"| {r['model']} | {'yes' if r['lora'] else 'no'} | {r['batch']} x {r['seq_len']} | "
+        kind = "NF4 + LoRA" if r["qlora"] else "yes" if r["lora"] else "no"
+        print(f"| {r['model']} | {kind} | {r['batch']} x {r['seq_len']} | "
               f"{r['measured_mib']} MiB | {r['plan_mib']} MiB | {r['measured/plan']:.2f} |")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
