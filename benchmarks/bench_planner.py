@@ -29,7 +29,15 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: int, load_in_4bit: bool = False) -> dict:
+def run_one(
+    model_path: str,
+    use_peft: bool,
+    batch: int,
+    seq_len: int,
+    steps: int,
+    load_in_4bit: bool = False,
+    zero3: bool = False,
+) -> dict:
     """In this (fresh) process: train, and return the peak-memory growth and the plan."""
     import torch
     import trl  # noqa: F401 - part of the baseline
@@ -54,16 +62,8 @@ def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: in
             "completion": [{"role": "assistant", "content": "Scores: 1"}],
         }
     ] * (batch * steps)
-    baseline = peak_mib()
-    if load_in_4bit:  # QLoRA as the recipes' *_qlora.yaml load it (bitsandbytes' CPU backend here)
-        from transformers import BitsAndBytesConfig
-
-        quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                   bnb_4bit_compute_dtype=torch.float32)  # fmt: skip
-        model = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=quant, device_map={"": "cpu"})
-    else:
-        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
-    lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM") if use_peft else None
+    # The config first: under accelerate's DeepSpeed ZeRO-3 it makes from_pretrained partition at load, as in a
+    # trl-grm run (where the trainer loads the model).
     args = RejectiveSFTConfig(
         output_dir=tempfile.mkdtemp(),
         use_cpu=True,
@@ -77,6 +77,16 @@ def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: in
         logging_steps=1000,
         dataloader_num_workers=0,
     )
+    baseline = peak_mib()
+    if load_in_4bit:  # QLoRA as the recipes' *_qlora.yaml load it (bitsandbytes' CPU backend here)
+        from transformers import BitsAndBytesConfig
+
+        quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                   bnb_4bit_compute_dtype=torch.float32)  # fmt: skip
+        model = AutoModelForCausalLM.from_pretrained(model_path, quantization_config=quant, device_map={"": "cpu"})
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM") if use_peft else None
     trainer = RejectiveSFTTrainer(model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                                   peft_config=lora)  # fmt: skip
     lengths = [len(x) for x in trainer.train_dataset["input_ids"]]
@@ -95,12 +105,17 @@ def run_one(model_path: str, use_peft: bool, batch: int, seq_len: int, steps: in
         attention_scores=True,  # a CPU run
         load_in_4bit=load_in_4bit,
         nested_quant=load_in_4bit,
+        sharding="zero3" if zero3 else "none",
+        num_processes=int(os.environ.get("WORLD_SIZE", 1)),
     )
     plan = train_memory(meta, setup)
     return {
         "model": Path(model_path).name,
         "lora": use_peft,
         "qlora": load_in_4bit,
+        "zero3": zero3,
+        "rank": int(os.environ.get("RANK", 0)),
+        "distributed": str(trainer.accelerator.state.distributed_type).rsplit(".", 1)[-1],
         "batch": batch,
         "seq_len": max(lengths),
         "measured_mib": round(measured),
@@ -114,7 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--json")
-    parser.add_argument("--only", choices=["qlora"], help="only the QLoRA runs (NF4 + LoRA, issue 26)")
+    parser.add_argument("--only", choices=["qlora", "zero3"], help="only the QLoRA runs, or only the ZeRO-3 ones")
     args = parser.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
@@ -134,15 +149,27 @@ def main(argv=None) -> int:
         dict(model_path=tiny, use_peft=True, batch=8, seq_len=512, load_in_4bit=True),
         dict(model_path=smol, use_peft=True, batch=4, seq_len=512, load_in_4bit=True),
     ]
-    if args.only == "qlora":
-        specs = [s for s in specs if s.get("load_in_4bit")]
+    specs += [dict(model_path=smol, use_peft=False, batch=4, seq_len=512, zero3=True)]
+    if args.only:
+        specs = [s for s in specs if s.get({"qlora": "load_in_4bit", "zero3": "zero3"}[args.only])]
     results = []
     for spec in specs:
         env = {**os.environ, "OMP_NUM_THREADS": "2", "HF_HUB_OFFLINE": "1"}
-        out = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec), "--steps", str(args.steps)],
-                             capture_output=True, text=True, env=env, check=True)  # fmt: skip
-        line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
-        result = json.loads(line[len("RESULT ") :])
+        child = [__file__, "--child", json.dumps(spec), "--steps", str(args.steps)]
+        if spec.get("zero3"):  # two processes under the shipped zero3 config; each reports its own peak
+            from trl_grm.utils.resources import shipped_file
+
+            config = str(shipped_file("accelerate_configs", "zero3.yaml"))
+            env["OMP_NUM_THREADS"] = "1"
+            command = ["-m", "accelerate.commands.launch", "--config_file", config, "--num_processes", "2",
+                       "--mixed_precision", "no", *child]  # fmt: skip
+        else:
+            command = child
+        out = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env)
+        if out.returncode:
+            raise RuntimeError(out.stderr[-3000:])
+        lines = [json.loads(x[len("RESULT ") :]) for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+        result = max(lines, key=lambda r: r["measured_mib"])  # the larger process
         result["measured/plan"] = round(result["measured_mib"] / result["plan_mib"], 2)
         print(json.dumps(result), flush=True)
         results.append(result)
@@ -151,6 +178,7 @@ def main(argv=None) -> int:
     )
     for r in results:
         kind = "NF4 + LoRA" if r["qlora"] else "yes" if r["lora"] else "no"
+        kind += ", ZeRO-3 x 2 processes (per process)" if r["zero3"] else ""
         print(f"| {r['model']} | {kind} | {r['batch']} x {r['seq_len']} | "
               f"{r['measured_mib']} MiB | {r['plan_mib']} MiB | {r['measured/plan']:.2f} |")  # fmt: skip
     if args.json:
