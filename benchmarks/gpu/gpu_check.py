@@ -145,6 +145,18 @@ def reward_part(grm, policy: Path, args, device: str) -> dict:
     return {"part": "reward", "step_s": round(step, 2), "grm_scoring_s": round(scoring, 2), "groups": 2}
 
 
+def cpu_peak_kib(reset: bool = False) -> int:
+    """This process's peak resident memory (KiB); ``reset`` first lowers the peak to the current size (Linux's
+    /proc/self/clear_refs), else the lifetime peak (``ru_maxrss``) is all there is."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if reset:
+        Path("/proc/self/clear_refs").write_text("5")
+    line = next(x for x in status.read_text().splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1])
+
+
 def rft_part(judge: Path, args, device: str) -> dict:
     """One LoRA RFT step of the judge: planned vs measured peak memory."""
     import torch
@@ -164,9 +176,11 @@ def rft_part(judge: Path, args, device: str) -> dict:
     rows = [{"prompt": [{"role": "user", "content": " judge" * count}],
              "completion": [{"role": "assistant", "content": "Scores: \\boxed{7, 2}"}]}] * batch  # fmt: skip
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    before = torch.cuda.memory_allocated() if device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if device == "cuda":
+        before = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
+    else:
+        before = cpu_peak_kib(reset=True)  # the earlier parts' peak would hide this one's
     model = AutoModelForCausalLM.from_pretrained(judge, dtype=dtype, device_map={"": device})
     config = RejectiveSFTConfig(output_dir=tempfile.mkdtemp(), max_steps=1, per_device_train_batch_size=batch,
                                 max_length=seq_len + 64, use_cpu=device == "cpu", bf16=device == "cuda",
@@ -180,7 +194,7 @@ def rft_part(judge: Path, args, device: str) -> dict:
     if device == "cuda":
         measured = (torch.cuda.max_memory_allocated() - before) / 2**20
     else:
-        measured = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        measured = (cpu_peak_kib() - before) / 1024
     setup = TrainSetup(stage="sft", dtype="bfloat16" if device == "cuda" else "float32", use_peft=True, lora_r=16,
                        lora_target_modules="all-linear", micro_batch=batch, seq_len=length,
                        gradient_checkpointing=False, attention_scores=device == "cpu")  # fmt: skip

@@ -40,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes")
     argv = [a for a in argv if a != "--debug"]
-    if debug:  # the processes `accelerate launch` starts report tracebacks too
-        os.environ[DEBUG_ENV] = "1"
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0
@@ -51,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     module = importlib.import_module(COMMANDS[name][0])
     if name in TRAINING_COMMANDS:
-        return run_command(f"trl-grm {name}", lambda: _launch_training(name, module, rest), debug)
+        return run_command(f"trl-grm {name}", lambda: _launch_training(name, module, rest, debug), debug)
     return run_command(f"trl-grm {name}", lambda: module.main(rest), debug)
 
 
-def _launch_training(name: str, module, argv: list[str]) -> int:
+def _launch_training(name: str, module, argv: list[str], debug: bool = False) -> int:
     """Check the run here (bad keys, model, LoRA targets, hardware: one line, nothing launched); a dry run prints
     its plan here; a real run goes through ``accelerate launch`` with the script's own arguments."""
     from .launch import launch, parse_training_command
@@ -69,7 +67,17 @@ def _launch_training(name: str, module, argv: list[str]) -> int:
     from .plan_stage import check_training_run
 
     check_training_run(f"trl-grm {name}", name, script_args, training_args, model_args, launch_args)
-    return launch(module.__file__, launch_args, script_argv)
+    if not debug:
+        return launch(module.__file__, launch_args, script_argv)
+    previous = os.environ.get(DEBUG_ENV)
+    os.environ[DEBUG_ENV] = "1"  # the processes `accelerate launch` starts print tracebacks too
+    try:
+        return launch(module.__file__, launch_args, script_argv)
+    finally:
+        if previous is None:
+            os.environ.pop(DEBUG_ENV, None)
+        else:
+            os.environ[DEBUG_ENV] = previous
 
 
 if __name__ == "__main__":
