@@ -106,6 +106,13 @@ def test_deepspeed_zero_trains_on_two_cpu_processes_and_the_model_scores(work, z
     assert any(not torch.equal(a, b) for (_, a), (_, b) in pairs)
     result = trained.score({"prompt": "What is 2 + 2?", "responses": ["4", "5"]}, num_samples=2, max_new_tokens=96)
     assert result.num_samples == 2 and all(s.text for s in result.samples)
+    # GRPO (generation, the rule reward, the reference model) under the same sharding, continuing that model.
+    grpo = work / "outputs" / "tiny" / f"grpo_{zero}"
+    argv = ["grpo", "--config", str(TINY / "grpo.yaml"), "--accelerate_config", zero, "--num_processes", "2"]
+    ok(trl_grm(work, *argv, "--mixed_precision", "no", "--model_name_or_path", str(out), "--output_dir", str(grpo)))
+    stages = json.loads((grpo / "spct_stages.json").read_text())
+    assert [s["name"] for s in stages] == ["rejective fine-tuning", "rule-based GRPO"]
+    assert stages[-1]["settings"]["sharding"] == "deepspeed" and stages[-1]["settings"]["batch"] == 8
 
 
 def test_qlora_with_two_cpu_processes(work):
