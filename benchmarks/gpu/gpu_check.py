@@ -73,7 +73,7 @@ def load_judge(path: Path, device: str, dtype, batch: int):
     kwargs = {"dtype": dtype, "attn_implementation": "sdpa"} if device == "cuda" else {}
     grm = GRMForPointwiseScoring.from_pretrained(path, max_batch_size=batch, device_map={"": device}, **kwargs)
     eos = grm.model.generation_config.eos_token_id
-    grm.model.generation_config.suppress_tokens = [e for e in ([eos] if isinstance(eos, int) else eos or [])]
+    grm.model.generation_config.suppress_tokens = [eos] if isinstance(eos, int) else list(eos or [])
     return grm
 
 
@@ -132,7 +132,9 @@ def reward_part(grm, policy: Path, args, device: str) -> dict:
 
     reward = GRMReward(grm, num_samples=2, seed=0, max_new_tokens=32 if args.small else 128)
     prompts = [ex.context for ex in SyntheticTasks(num_responses=1).generate(8)]
-    config = GRPOConfig(output_dir=tempfile.mkdtemp(), max_steps=1, per_device_train_batch_size=8, num_generations=4,
+    batch, generations = 8, 4
+    config = GRPOConfig(output_dir=tempfile.mkdtemp(), max_steps=1, per_device_train_batch_size=batch,
+                        num_generations=generations,
                         max_completion_length=16 if args.small else 64, beta=0.0, logging_steps=1, save_strategy="no",
                         report_to="none", use_cpu=device == "cpu", bf16=device == "cuda", seed=0,
                         disable_tqdm=True)  # fmt: skip
@@ -142,7 +144,12 @@ def reward_part(grm, policy: Path, args, device: str) -> dict:
     trainer.train()
     step = time.perf_counter() - start
     scoring = sum(c["seconds"] for c in reward.calls)
-    return {"part": "reward", "step_s": round(step, 2), "grm_scoring_s": round(scoring, 2), "groups": 2}
+    return {
+        "part": "reward",
+        "step_s": round(step, 2),
+        "grm_scoring_s": round(scoring, 2),
+        "groups": batch // generations,
+    }
 
 
 def cpu_peak_kib(reset: bool = False) -> int:
