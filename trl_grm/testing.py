@@ -39,6 +39,18 @@ def build_tiny_tokenizer(vocab_size: int = 512):
     return fast
 
 
+def _save(model, tokenizer, path: Path) -> Path:
+    """Save a freshly built tiny model with its tokenizer and a generation config naming the tokenizer's ids."""
+    from transformers import GenerationConfig
+
+    model.generation_config = GenerationConfig(
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id
+    )
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 def build_tiny_model(
     path: str | os.PathLike,
     hidden_size: int = 64,
@@ -48,7 +60,7 @@ def build_tiny_model(
 ) -> Path:
     """Save a randomly initialised tiny Llama causal LM + tokenizer to ``path`` and return it."""
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     path = Path(path)
     tokenizer = build_tiny_tokenizer()
@@ -67,12 +79,7 @@ def build_tiny_model(
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id
-    )
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return _save(model, tokenizer, path)
 
 
 def build_tiny_moe(path: str | os.PathLike, seed: int = 0) -> Path:
@@ -81,7 +88,7 @@ def build_tiny_moe(path: str | os.PathLike, seed: int = 0) -> Path:
     shared expert) with the tiny tokenizer to ``path``. Every matrix dimension is a multiple of 64, bitsandbytes'
     4-bit block, so it can be stored in NF4."""
     import torch
-    from transformers import AutoModelForCausalLM, DeepseekV2Config, GenerationConfig
+    from transformers import AutoModelForCausalLM, DeepseekV2Config
 
     path = Path(path)
     tokenizer = build_tiny_tokenizer()
@@ -110,12 +117,7 @@ def build_tiny_moe(path: str | os.PathLike, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
-    model.generation_config = GenerationConfig(
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id
-    )
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return _save(model, tokenizer, path)
 
 
 TINY_JUDGEMENT = (
