@@ -47,10 +47,19 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prompts_per_step", type=int, default=2)
     parser.add_argument("--num_generations", type=int, default=4)
     parser.add_argument("--max_completion_length", type=int, default=32)
-    parser.add_argument("--num_eval", type=int, default=60, help="held-out prompts (families take turns)")
+    parser.add_argument("--num_eval", type=int, default=240, help="held-out prompts (families take turns)")
+    parser.add_argument("--grm", help="GRM folder (default: the embedded default GRM)")
     parser.add_argument("--grm_samples", type=int, default=2, help="k of the GRM reward")
+    parser.add_argument(
+        "--grm_group_size",
+        type=int,
+        default=2,
+        help="most completions in one GRM input: 2 judges a group of 4 as its 6 pairs (what the default GRM was "
+        "trained on); 4 judges it as one list",
+    )
     parser.add_argument("--learning_rate", type=float, default=1e-4)
     parser.add_argument("--families", nargs="+", default=None, help="synthetic families (default: all six)")
+    parser.add_argument("--style", choices=["templates", "varied"], default="templates", help="the prompts' style")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -94,7 +103,16 @@ def success_rate(model, tokenizer, eval_rows: list[dict], max_new_tokens: int) -
     families = sorted({r["family"] for r in eval_rows})
     per = {f: sum(o for o, r in zip(ok, eval_rows) if r["family"] == f) / sum(r["family"] == f for r in eval_rows)
            for f in families}  # fmt: skip
-    return {"success": sum(ok) / len(ok), "per_family": per}
+    return {"success": sum(ok) / len(ok), "per_family": per, "ok": [int(o) for o in ok]}
+
+
+def gain(before: dict, after: dict) -> dict:
+    """The success gain on the same held-out prompts with its 95% paired bootstrap interval (prompts resampled)."""
+    from trl_grm.evaluation.metrics import bootstrap_ci
+
+    diffs = [a - b for a, b in zip(after["ok"], before["ok"])]
+    lo, hi = bootstrap_ci(diffs, num_resamples=2000, seed="policy-gain")
+    return {"gain": sum(diffs) / len(diffs), "ci": [lo, hi]}
 
 
 def agreement(grm_rewards: list[float | None], oracle: list[float], group: int) -> dict:
@@ -122,7 +140,13 @@ def train_arm(name: str, args, policy_path: str, train: Dataset, eval_rows: list
     verifier = Verifier()
     reward_funcs, weights, grm_reward = [verifier], None, None
     if name == "grm":
-        grm_reward = GRMReward(str(default_grm_path()), num_samples=args.grm_samples, seed=args.seed)
+        grm_reward = GRMReward(
+            args.grm or str(default_grm_path()),
+            num_samples=args.grm_samples,
+            seed=args.seed,
+            max_group_size=args.grm_group_size,
+            large_group_strategy="pairwise",
+        )
         reward_funcs, weights = [grm_reward, verifier], [1.0, 0.0]  # the oracle is computed and logged, not used
     config = GRPOConfig(
         output_dir=str(out / name),
@@ -150,6 +174,7 @@ def train_arm(name: str, args, policy_path: str, train: Dataset, eval_rows: list
     seconds = time.perf_counter() - start
     result = {
         "after": success_rate(trainer.model, tokenizer, eval_rows, args.max_completion_length),
+        "grm": args.grm or "embedded default GRM",
         "seconds_per_step": seconds / args.steps,
         "mean_oracle_reward_first_half": _mean(verifier.history[: len(verifier.history) // 2]),
         "mean_oracle_reward_second_half": _mean(verifier.history[len(verifier.history) // 2 :]),
@@ -182,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             build_tiny_model(policy_path)
     else:
         policy_path = str(default_model_path())
-    tasks = SyntheticTasks(seed=args.seed, families=args.families, num_responses=1)
+    tasks = SyntheticTasks(seed=args.seed, families=args.families, num_responses=1, style=args.style)
     train = Dataset.from_list(rows(tasks, args.steps * args.prompts_per_step, 0))
     eval_rows = rows(tasks, args.num_eval, 100_000)
 
@@ -207,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(results: dict) -> str:
     base = results["baseline"]["success"]
-    lines = ["| reward | success before | success after | s / step | GRM s / step | agreement with oracle |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| reward | success before | success after | gain [95% CI] | s / step | GRM s / step | agreement with "
+             "oracle | unscored |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for arm in ("oracle", "grm"):
         r = results.get(arm)
         if r is None:
@@ -217,9 +242,12 @@ def report(results: dict) -> str:
         a = agree.get("agreement")
         agree_text = "-" if a is None else f"{a:.2f} over {agree['pairs']} pairs"
         grm_s = f"{r['grm_seconds_per_step']:.1f}" if "grm_seconds_per_step" in r else "-"
+        g = gain(results["baseline"], r["after"]) if "ok" in r["after"] else None
+        gain_text = "-" if g is None else f"{100 * g['gain']:+.1f} [{100 * g['ci'][0]:+.1f}, {100 * g['ci'][1]:+.1f}]"
+        unscored = f"{agree['unscored']:.0%}" if agree else "-"
         lines.append(
-            f"| {arm} | {base:.1%} | {r['after']['success']:.1%} | {r['seconds_per_step']:.1f} | {grm_s} | "
-            f"{agree_text} |"
+            f"| {arm} | {base:.1%} | {r['after']['success']:.1%} | {gain_text} | {r['seconds_per_step']:.1f} | "
+            f"{grm_s} | {agree_text} | {unscored} |"
         )
     return "\n".join(lines) + "\n"
 

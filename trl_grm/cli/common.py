@@ -148,6 +148,20 @@ class GRMScriptArguments:
         default=0.5, metadata={"help": "With dataset_name=synthetic: share of near-miss distractors, in [0, 1]."}
     )
     synthetic_seed: int = field(default=0, metadata={"help": "With dataset_name=synthetic: seed of the stream."})
+    synthetic_style: str = field(
+        default="templates",
+        metadata={
+            "help": "With dataset_name=synthetic: 'templates' (one prompt template per family) or 'varied' (many "
+            "wordings, reply shapes and instruction variants, trl_grm.data.varied_families)."
+        },
+    )
+    synthetic_single_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": "With dataset_name=synthetic: share of examples with one response and a 0/1 label (rating "
+            "rows) mixed into the pairs; build-rft-data and build-meta-data only."
+        },
+    )
     synthetic_families: list[str] | None = field(
         default=None,
         metadata={

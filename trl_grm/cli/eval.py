@@ -95,6 +95,10 @@ class EvalArguments:
     synthetic_seed: int = field(
         default=1000, metadata={"help": "With --dataset synthetic: seed of the stream (training recipes use 0)."}
     )
+    synthetic_style: str = field(
+        default="templates",
+        metadata={"help": "With --dataset synthetic: 'templates' or 'varied' (trl_grm.data.varied_families)."},
+    )
 
 
 def make_parser():
@@ -117,10 +121,15 @@ def load_dataset_arg(args: EvalArguments):
     if args.dataset is None:
         raise UsageError("Give --dataset: a JSON/JSONL file, a Hugging Face dataset id or 'synthetic'")
     if args.dataset == "synthetic":
-        from ..data.synthetic import SyntheticTasks
+        from ..data.synthetic import STYLES, SyntheticTasks
 
+        if args.synthetic_style not in STYLES:
+            raise UsageError(f"--synthetic_style: unknown {args.synthetic_style!r}; the styles: {sorted(STYLES)}")
         tasks = SyntheticTasks(
-            seed=args.synthetic_seed, num_responses=args.synthetic_num_responses, difficulty=args.synthetic_difficulty
+            seed=args.synthetic_seed,
+            num_responses=args.synthetic_num_responses,
+            difficulty=args.synthetic_difficulty,
+            style=args.synthetic_style,
         )
         return tasks.to_dataset(args.synthetic_num_examples)
     if os.path.exists(args.dataset):

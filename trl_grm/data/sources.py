@@ -20,21 +20,12 @@ def data_source(args: Any) -> Any:
     if not args.dataset_name:
         raise UsageError("Give --dataset_name: a JSON/JSONL file, a Hub dataset id, or 'synthetic'")
     if args.dataset_name == SYNTHETIC:
-        from ..data.synthetic import FAMILIES, SyntheticTasks
-
-        if args.synthetic_families is not None:
-            unknown = sorted(set(args.synthetic_families) - set(FAMILIES))
-            if unknown or not args.synthetic_families:
-                raise UsageError(f"--synthetic_families: unknown {unknown or 'none given'}; the families: {FAMILIES}")
-        tasks = SyntheticTasks(
-            seed=args.synthetic_seed,
-            families=args.synthetic_families,
-            num_responses=args.synthetic_num_responses,
-            difficulty=args.synthetic_difficulty,
-        )
-        count = args.synthetic_num_examples
-        if args.max_examples is not None:
-            count = min(count, args.max_examples)
+        tasks, count = synthetic_tasks(args)
+        if tasks.mixed:
+            raise UsageError(
+                "--synthetic_single_fraction mixes rating rows with pairs, which only build-rft-data and "
+                "build-meta-data read; give this stage --synthetic_single_fraction 0"
+            )
         return tasks.to_dataset(count)
     source = args.dataset_name
     if os.path.exists(source):
@@ -53,9 +44,42 @@ def data_source(args: Any) -> Any:
         ) from None
 
 
+def synthetic_tasks(args: Any):
+    """The synthetic stream of ``args`` (``synthetic_*``) and how many of its examples the stage uses."""
+    from ..data.synthetic import FAMILIES, STYLES, SyntheticTasks
+
+    if args.synthetic_families is not None:
+        unknown = sorted(set(args.synthetic_families) - set(FAMILIES))
+        if unknown or not args.synthetic_families:
+            raise UsageError(f"--synthetic_families: unknown {unknown or 'none given'}; the families: {FAMILIES}")
+    style = getattr(args, "synthetic_style", "templates")
+    if style not in STYLES:
+        raise UsageError(f"--synthetic_style: unknown {style!r}; the styles: {sorted(STYLES)}")
+    single = getattr(args, "synthetic_single_fraction", 0.0)
+    if not 0.0 <= single <= 1.0:
+        raise UsageError(f"--synthetic_single_fraction must be in [0, 1], got {single}")
+    tasks = SyntheticTasks(
+        seed=args.synthetic_seed,
+        families=args.synthetic_families,
+        num_responses=args.synthetic_num_responses,
+        difficulty=args.synthetic_difficulty,
+        style=style,
+        single_fraction=single,
+    )
+    count = args.synthetic_num_examples
+    if args.max_examples is not None:
+        count = min(count, args.max_examples)
+    return tasks, count
+
+
 def load_examples(args: Any, seed: int = 0) -> list:
     """The labelled examples of ``args`` (:class:`~trl_grm.data.formats.LabeledInput`)."""
     from ..data.formats import load_preference_data
+
+    if args.dataset_name == SYNTHETIC:
+        tasks, count = synthetic_tasks(args)
+        if tasks.mixed:  # rating rows and pairs side by side: the examples themselves, no table in between
+            return tasks.generate(count)
 
     examples, report = load_preference_data(data_source(args), seed=seed, limit=args.max_examples)
     if not examples:

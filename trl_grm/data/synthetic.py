@@ -20,11 +20,14 @@ from typing import Any
 
 from .formats import LabeledInput
 from .synthetic_families import GENERATORS, KEYWORD_WORDS, Task
+from .varied_families import VARIED_GENERATORS
 
-__all__ = ["FAMILIES", "KEYWORD_WORDS", "MAX_RESPONSES", "SyntheticTasks", "verify"]
+__all__ = ["FAMILIES", "KEYWORD_WORDS", "MAX_RESPONSES", "STYLES", "SyntheticTasks", "verify"]
 
 FAMILIES = ("uppercase", "word_count", "keyword", "format", "arithmetic", "yes_no")
 MAX_RESPONSES = 8
+# "templates": one prompt template per family (the first generator); "varied": many wordings and reply shapes.
+STYLES = {"templates": GENERATORS, "varied": VARIED_GENERATORS}
 
 
 # ------------------------------------------------------------------------------------------------------ checkers
@@ -36,17 +39,26 @@ def verify(family: str, params: Mapping[str, Any] | str, response: str) -> bool:
     """Whether ``response`` satisfies the constraint of a ``family`` prompt with ``params`` (a dict or its JSON)."""
     if isinstance(params, str):
         params = json.loads(params)
-    if family == "uppercase":
+    if family == "uppercase":  # all capitals, or all small letters with params["case"] == "lower"
         letters = [c for c in response if c.isalpha()]
-        return bool(letters) and all(c.isupper() for c in letters)
-    if family == "word_count":
-        return len(response.split()) == params["words"]
-    if family == "keyword":
-        return _word_pattern(params["keyword"]).search(response) is not None
+        wanted = str.islower if params.get("case") == "lower" else str.isupper
+        return bool(letters) and all(wanted(c) for c in letters)
+    if family == "word_count":  # whitespace-separated words: exactly, at most or at least params["words"]
+        count, target = len(response.split()), params["words"]
+        mode = params.get("mode", "exact")
+        return count == target if mode == "exact" else count <= target if mode == "at_most" else count >= target
+    if family == "keyword":  # the word used (or, with params["avoid"], absent)
+        found = _word_pattern(params["keyword"]).search(response) is not None
+        return found != bool(params.get("avoid"))
     if family == "format":
-        if params["kind"] == "bullets":
-            lines = response.strip().splitlines()
-            return len(lines) == params["count"] and all(ln.startswith("- ") and ln[2:].strip() for ln in lines)
+        lines = response.strip().splitlines()
+        if params["kind"] == "bullets":  # "- " lines (or "* " lines in the varied style)
+            marker = lines[0][:2] if lines and lines[0][:2] in ("- ", "* ") else "- "
+            return len(lines) == params["count"] and all(ln.startswith(marker) and ln[2:].strip() for ln in lines)
+        if params["kind"] == "numbered":
+            return len(lines) == params["count"] and all(
+                re.match(rf"{i}\. \S", ln) is not None for i, ln in enumerate(lines, start=1)
+            )
         if params["kind"] == "json":
             try:
                 obj = json.loads(response)
@@ -54,7 +66,10 @@ def verify(family: str, params: Mapping[str, Any] | str, response: str) -> bool:
                 return False
             return isinstance(obj, dict) and params["key"] in obj
         raise ValueError(f"Unknown format kind {params['kind']!r}")
-    if family == "arithmetic":
+    if family == "arithmetic":  # the number only, or (form "last_number") the last number the reply states
+        if params.get("form") == "last_number":
+            numbers = re.findall(r"(?<![\w.])-?\d+(?![\w.]\d)", response)
+            return bool(numbers) and int(numbers[-1]) == params["answer"]
         match = re.fullmatch(r"\s*(-?\d+)\s*\.?\s*", response)
         return match is not None and int(match.group(1)) == params["answer"]
     if family == "yes_no":
@@ -76,6 +91,10 @@ class SyntheticTasks:
         num_responses: responses per example; ``1`` gives the 0/1 variant (label 1 iff the response passes,
             half of the examples).
         difficulty: in ``[0, 1]``, the probability that a distractor is a near miss rather than a far one.
+        style: ``"templates"`` (one prompt template per family) or ``"varied"``
+            (:mod:`~trl_grm.data.varied_families`: many wordings, reply shapes and instruction variants).
+        single_fraction: share of examples (drawn per example) with one response and a 0/1 label instead of
+            ``num_responses``: a rating row, where no position can be exploited.
     """
 
     def __init__(
@@ -84,6 +103,8 @@ class SyntheticTasks:
         families: Sequence[str] | None = None,
         num_responses: int = 2,
         difficulty: float = 0.5,
+        style: str = "templates",
+        single_fraction: float = 0.0,
     ):
         families = tuple(FAMILIES if families is None else families)
         unknown = [f for f in families if f not in GENERATORS]
@@ -95,25 +116,40 @@ class SyntheticTasks:
             raise ValueError(f"num_responses must be in 1..{MAX_RESPONSES}, got {num_responses}")
         if not 0.0 <= difficulty <= 1.0:
             raise ValueError(f"difficulty must be in [0, 1], got {difficulty}")
+        if style not in STYLES:
+            raise ValueError(f"style must be one of {sorted(STYLES)}, got {style!r}")
+        if not 0.0 <= single_fraction <= 1.0:
+            raise ValueError(f"single_fraction must be in [0, 1], got {single_fraction}")
         self.seed = seed
         self.families = families
         self.num_responses = num_responses
         self.difficulty = float(difficulty)
+        self.style = style
+        self.single_fraction = float(single_fraction)
 
     def __repr__(self) -> str:
+        extra = f", style={self.style!r}" if self.style != "templates" else ""
+        extra += f", single_fraction={self.single_fraction}" if self.single_fraction else ""
         return (
             f"SyntheticTasks(seed={self.seed}, families={list(self.families)}, num_responses={self.num_responses}, "
-            f"difficulty={self.difficulty})"
+            f"difficulty={self.difficulty}{extra})"
         )
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the stream mixes rating rows (n = 1) with rows of ``num_responses``."""
+        return 0.0 < self.single_fraction and self.num_responses > 1
 
     def example(self, index: int) -> LabeledInput:
         """Example ``index`` of the stream."""
-        rng = random.Random(f"{self.seed}:{index}:synthetic")
+        rng = random.Random(f"{self.seed}:{index}:synthetic" + (f":{self.style}" if self.style != "templates" else ""))
         family = self.families[index % len(self.families)]
-        task = GENERATORS[family](rng)
+        task = STYLES[self.style][family](rng)
         if not verify(family, task.params, task.correct):  # pragma: no cover - a generator bug
             raise RuntimeError(f"synthetic {family} example {index}: the correct answer fails its own check")
         n = self.num_responses
+        if self.single_fraction and rng.random() < self.single_fraction:
+            n = 1
         if n == 1:
             passes = rng.random() < 0.5
             if passes:
@@ -125,7 +161,7 @@ class SyntheticTasks:
         else:
             responses, kinds, seen = [], [], {task.correct}
             for _ in range(n - 1):
-                text, kind = self._distractor(rng, task, family, seen)
+                text, kind = self._distractor(rng, task, family, seen, n)
                 seen.add(text)
                 responses.append(text)
                 kinds.append(kind)
@@ -133,9 +169,13 @@ class SyntheticTasks:
             responses.insert(label, task.correct)
             kinds.insert(label, "correct")
         meta = {"family": family, "params": task.params, "kinds": kinds, "difficulty": self.difficulty}
+        if self.style != "templates":
+            meta["style"] = self.style
         return LabeledInput(context=task.prompt, responses=responses, id=index, label=label, meta=meta)
 
-    def _distractor(self, rng: random.Random, task: Task, family: str, seen: set[str]) -> tuple[str, str]:
+    def _distractor(
+        self, rng: random.Random, task: Task, family: str, seen: set[str], n: int | None = None
+    ) -> tuple[str, str]:
         """A new failing response: a near miss with probability ``difficulty``, else a far one."""
         first = "near" if rng.random() < self.difficulty else "far"
         for kind in (first, "far" if first == "near" else "near"):
@@ -144,7 +184,9 @@ class SyntheticTasks:
                 text = make(rng)
                 if text not in seen and not verify(family, task.params, text):
                     return text, kind
-        raise RuntimeError(f"could not draw {self.num_responses - 1} distinct distractors for a {family} prompt")
+        raise RuntimeError(
+            f"could not draw {(n or self.num_responses) - 1} distinct distractors for a {family} prompt"
+        )
 
     def __iter__(self) -> Iterator[LabeledInput]:
         index = 0
@@ -159,8 +201,14 @@ class SyntheticTasks:
     def to_rows(self, num: int, start: int = 0) -> list[dict[str, Any]]:
         """Rows in the best-of-N format (``prompt/responses/best_index/family/params/id``; ``params`` as JSON).
 
-        With ``num_responses=1`` the rows use the single format instead: ``prompt/response/label/...``.
+        With ``num_responses=1`` the rows use the single format instead: ``prompt/response/label/...``. A stream that
+        mixes rating rows with pairs (``single_fraction``) is not one table: use :meth:`generate`.
         """
+        if self.mixed:
+            raise ValueError(
+                "A stream with single_fraction mixes rows of one response with rows of several, which no single "
+                "table format holds; use generate() for its examples"
+            )
         rows = []
         for ex in self.generate(num, start):
             extra = {"family": ex.meta["family"], "params": json.dumps(ex.meta["params"]), "id": ex.id}

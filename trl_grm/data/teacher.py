@@ -54,35 +54,54 @@ def _params(item: GRMInput) -> tuple[str, dict[str, Any]]:
 
 def _criterion(family: str, params: Mapping[str, Any]) -> str:
     if family == "uppercase":
-        return "the reply must use only capital letters"
+        return (
+            "the reply must use only small letters"
+            if params.get("case") == "lower"
+            else ("the reply must use only capital letters")
+        )
     if family == "word_count":
-        return f"the reply must have exactly {params['words']} words"
+        mode = {"exact": "exactly", "at_most": "at most", "at_least": "at least"}[params.get("mode", "exact")]
+        return f"the reply must have {mode} {params['words']} words"
     if family == "keyword":
+        if params.get("avoid"):
+            return f"the reply must not use the word '{params['keyword']}'"
         return f"the reply must use the word '{params['keyword']}'"
     if family == "format" and params["kind"] == "bullets":
-        return f"the reply must be exactly {params['count']} lines, each starting with '- '"
+        return f"the reply must be exactly {params['count']} lines, each starting with a bullet"
+    if family == "format" and params["kind"] == "numbered":
+        return f"the reply must be exactly {params['count']} lines, numbered from 1 to {params['count']}"
     if family == "format":
         return f'the reply must be a JSON object with the key "{params["key"]}"'
     if family == "arithmetic":
         answer = params["answer"]
         return f"{params['a']} {params['op']} {params['b']} = {answer}, so the reply must say {answer}"
     if family == "yes_no":
-        return f"the correct answer is {params['answer']}"
+        reason = f"{params['reason']}, so " if params.get("reason") else ""
+        return f"{reason}the correct answer is {params['answer']}"
     raise ValueError(family)  # pragma: no cover - _params checked it
 
 
-def _word_tally(text: str, target: int) -> str:
-    """The reply's words counted one by one, stopping one past ``target`` (the verdict needs no more)."""
+def _word_tally(text: str, target: int, mode: str = "exact") -> str:
+    """The reply's words counted one by one, stopping as soon as the verdict is settled: one past ``target`` (exactly,
+    at most) or at ``target`` (at least)."""
     words = [w.strip(".,;:!?") or w for w in text.split()]
-    shown = words[: target + 1]
+    stop = target if mode == "at_least" else target + 1
+    shown = words[:stop]
     tally = ", ".join(f"{i} {w}" for i, w in enumerate(shown, start=1))
-    return f"counts {tally}: " + (f"more than {target} words" if len(words) > target else f"{len(words)} words")
+    if len(words) > target and mode != "at_least":
+        return f"counts {tally}: more than {target} words"
+    if mode == "at_least" and len(words) >= target:
+        return f"counts {tally}: at least {target} words"
+    return f"counts {tally}: {len(words)} word{'s' if len(words) != 1 else ''}"
 
 
-def _keyword_quote(text: str, keyword: str) -> str | None:
-    """The reply's phrase around its object word (the keyword, or the first word of the keyword vocabulary)."""
-    words = text.replace(".", " ").split()
+def _keyword_quote(text: str, keyword: str, near_word: str | None = None) -> str | None:
+    """The reply's phrase around its object word (the keyword, else ``near_word``, else the first word of the
+    first generator's keyword vocabulary)."""
+    words = text.replace(".", " ").replace("!", " ").replace("?", " ").replace(",", " ").split()
     hits = [i for i, w in enumerate(words) if w.lower() == keyword.lower()]
+    if not hits and near_word:
+        hits = [i for i, w in enumerate(words) if w.lower() == near_word.lower()]
     hits = hits or [i for i, w in enumerate(words) if w.lower() in KEYWORD_WORDS]
     if not hits:
         return None
@@ -94,16 +113,23 @@ def _shown_work(family: str, params: Mapping[str, Any], response: str, passes: b
     """The observation with its evidence written first (``show_work``), or ``None`` for a family that needs none."""
     text = response.strip()
     if family == "word_count":
-        target = params["words"]
-        tally = _word_tally(text, target)
+        target, mode = params["words"], params.get("mode", "exact")
+        tally = _word_tally(text, target, mode)
         if passes:
-            return f"{tally}, as asked"
-        return tally if tally.endswith(f"more than {target} words") else f"{tally}, not {target}"
+            return f"{tally}, as asked" if mode != "exact" or tally.endswith(f" {target} words") else tally
+        if tally.endswith(f"more than {target} words"):
+            return tally
+        return f"{tally}, fewer than {target}" if mode == "at_least" else f"{tally}, not {target}"
     if family == "keyword":
         keyword = params["keyword"]
-        quote = _keyword_quote(text, keyword)
+        quote = _keyword_quote(text, keyword, params.get("near_word"))
+        used = quote is not None and keyword.lower() in quote.lower().split()
+        if params.get("avoid"):
+            if used:
+                return f"says '{quote}', the word to avoid"
+            return f"says '{quote}', not '{keyword}', as asked" if quote else f"never says '{keyword}', as asked"
         if quote is None:
-            return f"does not use the word '{keyword}'" if not passes else f"uses the word '{keyword}'"
+            return f"never says '{keyword}'" if not passes else f"uses the word '{keyword}'"
         return f"says '{quote}', as asked" if passes else f"says '{quote}', not '{keyword}'"
     return None
 
@@ -116,10 +142,13 @@ def _observation(family: str, params: Mapping[str, Any], response: str, passes: 
         if shown is not None:
             return shown
     if family == "uppercase":
+        lower = params.get("case") == "lower"
         if passes:
-            return "is in capital letters throughout"
-        small = next((w.strip(".,") for w in text.split() if any(c.islower() for c in w)), None)
-        return f"has small letters, e.g. '{small}'" if small else "has small letters"
+            return "is in small letters throughout" if lower else "is in capital letters throughout"
+        wrong = str.isupper if lower else str.islower
+        word = next((w.strip(".,!?;:") for w in text.split() if any(wrong(c) for c in w)), None)
+        kind = "capital" if lower else "small"
+        return f"has {kind} letters, e.g. '{word}'" if word else f"has {kind} letters"
     if family == "word_count":
         count = len(text.split())
         if passes:
@@ -127,18 +156,13 @@ def _observation(family: str, params: Mapping[str, Any], response: str, passes: 
         return f"has {count} words, not {params['words']}" if count != params["words"] else "has the wrong length"
     if family == "keyword":
         return f"uses the word '{params['keyword']}'" if passes else f"does not use the word '{params['keyword']}'"
-    if family == "format" and params["kind"] == "bullets":
-        if passes:
-            return f"is a list of {params['count']} lines starting with '- '"
-        lines = text.splitlines()
-        if len(lines) > 1 and all(ln.startswith("- ") for ln in lines):
-            return f"lists {len(lines)} items, not {params['count']}"
-        return "is not a list of lines starting with '- '"
+    if family == "format" and params["kind"] in ("bullets", "numbered"):
+        return _list_observation(params, text, passes)
     if family == "format":
-        return f'is a JSON object with the key "{params["key"]}"' if passes else "is not the JSON object asked for"
+        return _json_observation(params["key"], text, passes)
     if family == "arithmetic":
-        match = re.search(r"-?\d+", text)
-        said = match.group(0) if match else "no number"
+        numbers = re.findall(r"-?\d+", text)
+        said = (numbers[-1] if params.get("form") == "last_number" else numbers[0]) if numbers else "no number"
         return f"gives {said}, which is right" if passes else f"gives {said}, which is wrong"
     if family == "yes_no":
         match = re.match(r"\s*(yes|no)\b", text, re.IGNORECASE)
@@ -147,6 +171,40 @@ def _observation(family: str, params: Mapping[str, Any], response: str, passes: 
         said = match.group(1).lower()
         return f"answers {said}, which is right" if passes else f"answers {said}, which is wrong"
     raise ValueError(family)  # pragma: no cover
+
+
+def _list_observation(params: Mapping[str, Any], text: str, passes: bool) -> str:
+    lines, count = text.splitlines(), params["count"]
+    if params["kind"] == "bullets" and "count" in params and not any(ln.startswith("* ") for ln in lines):
+        marker = "'- '"
+    else:
+        marker = "a bullet" if params["kind"] == "bullets" else "its number"
+    if passes:
+        return f"is a list of {count} lines, each starting with {marker}"
+    bulleted = len(lines) > 1 and all(ln.startswith(("- ", "* ")) for ln in lines)
+    numbered = len(lines) > 1 and all(re.match(r"\d+\. ", ln) for ln in lines)
+    if (params["kind"] == "bullets" and bulleted) or (params["kind"] == "numbered" and numbered):
+        return f"lists {len(lines)} items, not {count}"
+    if bulleted or numbered:
+        return "is a numbered list, not bullets" if numbered else "uses bullets, not numbers"
+    return "is one line of text, not a list" if len(lines) == 1 else "is not a list of the lines asked for"
+
+
+def _json_observation(key: str, text: str, passes: bool) -> str:
+    if passes:
+        return f'is a JSON object with the key "{key}"'
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        start = text.find("{")
+        if start > 0:
+            return "has words around the JSON, so it is not JSON only"
+        if start < 0:
+            return "is plain text, not JSON"
+        return "uses single quotes, which JSON does not allow" if "'" in text else "is not valid JSON (cut off)"
+    if isinstance(obj, dict):
+        return f'has no key "{key}" (keys: {", ".join(map(str, obj))})'
+    return "is JSON but not an object"
 
 
 def teacher_judgement(

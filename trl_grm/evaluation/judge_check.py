@@ -132,16 +132,26 @@ def make_parser():
 
     parser = argparse.ArgumentParser(
         prog="python -m trl_grm.evaluation.judge_check",
-        description="Judge held-out synthetic verifiable pairs in both orders, plus Voting@k (results.json/md).",
+        description="Judge held-out synthetic verifiable pairs, and any labelled pair files, in both orders, plus "
+        "Voting@k (results.json/md).",
     )
     parser.add_argument("--model", help="GRM folder; a LoRA adapter folder with --base; default: the embedded GRM")
     parser.add_argument("--base", help="base model of a LoRA adapter (default: the converted SmolLM2-135M-Instruct)")
     parser.add_argument("--grm_config", help="folder whose grm_config.json to judge with (default: the model's)")
     parser.add_argument("--meta_rm", help="Meta RM folder: also report MetaRM@k and its ROC-AUC")
-    parser.add_argument("--num_pairs", type=int, default=48, help="held-out pairs (families take turns)")
+    parser.add_argument("--k_meta", type=int, help="judgements the Meta RM keeps (default: k/2)")
+    parser.add_argument("--num_pairs", type=int, default=48, help="held-out generator pairs (0: none)")
+    parser.add_argument("--style", default="templates", choices=["templates", "varied"], help="the generator's style")
     parser.add_argument("--difficulty", type=float, default=0.0, help="share of near-miss distractors")
     parser.add_argument("--synthetic_seed", type=int, default=1000, help="seed of the held-out stream")
     parser.add_argument("--start", type=int, default=500_000, help="first index of the held-out stream")
+    parser.add_argument(
+        "--pairs",
+        nargs="+",
+        default=[],
+        help="labelled pair files (prompt/chosen/rejected, grouped by their 'family' column), e.g. the hand-written "
+        "tests/data/independent_pairs.jsonl; each is reported beside the generator's held-out pairs",
+    )
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--max_new_tokens", type=int)
     parser.add_argument("--seed", type=int, default=0)
@@ -153,13 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import os
     import time
+    from pathlib import Path
 
+    from ..data.formats import load_preference_data
     from ..data.synthetic import SyntheticTasks
     from ..modeling.configuration_grm import GRMConfig
     from ..modeling.default_model import default_model_path
     from ..modeling.loading import load_grm
 
     args = make_parser().parse_args(argv)
+    if args.num_pairs <= 0 and not args.pairs:
+        raise SystemExit("judge_check: nothing to judge (give --num_pairs > 0 or --pairs FILE)")
     started = time.time()
     adapter = args.model and os.path.exists(os.path.join(args.model, "adapter_config.json"))
     grm = load_grm(args.model, base_model=args.base or (str(default_model_path()) if adapter else None))
@@ -170,21 +184,25 @@ def main(argv: list[str] | None = None) -> int:
         from ..modeling.meta_rm import MetaRewardModel
 
         meta = MetaRewardModel.from_pretrained(args.meta_rm)
-    tasks = SyntheticTasks(seed=args.synthetic_seed, num_responses=2, difficulty=args.difficulty)
-    examples = tasks.generate(args.num_pairs, start=args.start)
-    report = both_orders_check(
-        grm, examples, ks=args.ks, max_new_tokens=args.max_new_tokens, meta_rm=meta, seed=args.seed
-    )
-    report["settings"].update({k: v for k, v in vars(args).items() if k != "output_dir"})
-    report["seconds"] = round(time.time() - started)
+    sets = {}
+    if args.num_pairs > 0:
+        tasks = SyntheticTasks(seed=args.synthetic_seed, num_responses=2, difficulty=args.difficulty, style=args.style)
+        sets[f"held-out {args.style} pairs"] = tasks.generate(args.num_pairs, start=args.start)
+    for path in args.pairs:
+        sets[Path(path).stem], _ = load_preference_data(path, seed=args.seed)
+    kw = dict(ks=args.ks, max_new_tokens=args.max_new_tokens, meta_rm=meta, k_meta=args.k_meta, seed=args.seed)
+    reports = {name: both_orders_check(grm, examples, **kw) for name, examples in sets.items()}
+    settings = {k: v for k, v in vars(args).items() if k != "output_dir"}
+    result = {"sets": reports, "settings": settings, "seconds": round(time.time() - started)}
     os.makedirs(args.output_dir, exist_ok=True)
     with open(os.path.join(args.output_dir, "results.json"), "w") as f:
-        json.dump(report, f, indent=2)
-    table = check_markdown(report, f"{args.model or 'embedded default GRM'}: held-out pairs in both orders (%)")
+        json.dump(result, f, indent=2)
+    who = args.model or "embedded default GRM"
+    table = "\n".join(check_markdown(r, f"{who}: {name} in both orders (%)") for name, r in reports.items())
     with open(os.path.join(args.output_dir, "results.md"), "w") as f:
         f.write(table)
     print(table)
-    print(f"{report['seconds']} s")
+    print(f"{result['seconds']} s")
     return 0
 
 
