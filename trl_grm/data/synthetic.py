@@ -52,8 +52,9 @@ def verify(family: str, params: Mapping[str, Any] | str, response: str) -> bool:
         return found != bool(params.get("avoid"))
     if family == "format":
         lines = response.strip().splitlines()
-        if params["kind"] == "bullets":  # "- " lines (or "* " lines in the varied style)
-            marker = lines[0][:2] if lines and lines[0][:2] in ("- ", "* ") else "- "
+        if params["kind"] == "bullets":  # "- " lines (or, with params["any_marker"], "* " lines too)
+            markers = ("- ", "* ") if params.get("any_marker") else ("- ",)
+            marker = lines[0][:2] if lines and lines[0][:2] in markers else "- "
             return len(lines) == params["count"] and all(ln.startswith(marker) and ln[2:].strip() for ln in lines)
         if params["kind"] == "numbered":
             return len(lines) == params["count"] and all(

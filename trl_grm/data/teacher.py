@@ -67,7 +67,8 @@ def _criterion(family: str, params: Mapping[str, Any]) -> str:
             return f"the reply must not use the word '{params['keyword']}'"
         return f"the reply must use the word '{params['keyword']}'"
     if family == "format" and params["kind"] == "bullets":
-        return f"the reply must be exactly {params['count']} lines, each starting with a bullet"
+        marker = "a bullet" if params.get("any_marker") else "'- '"
+        return f"the reply must be exactly {params['count']} lines, each starting with {marker}"
     if family == "format" and params["kind"] == "numbered":
         return f"the reply must be exactly {params['count']} lines, numbered from 1 to {params['count']}"
     if family == "format":
@@ -156,10 +157,20 @@ def _observation(family: str, params: Mapping[str, Any], response: str, passes: 
         return f"has {count} words, not {params['words']}" if count != params["words"] else "has the wrong length"
     if family == "keyword":
         return f"uses the word '{params['keyword']}'" if passes else f"does not use the word '{params['keyword']}'"
-    if family == "format" and params["kind"] in ("bullets", "numbered"):
+    varied = family == "format" and (params.get("any_marker") or params.get("detail") or params["kind"] == "numbered")
+    if family == "format" and params["kind"] in ("bullets", "numbered") and varied:
         return _list_observation(params, text, passes)
-    if family == "format":
+    if family == "format" and params["kind"] == "json" and varied:
         return _json_observation(params["key"], text, passes)
+    if family == "format" and params["kind"] == "bullets":  # the templates style's wording, kept as it was
+        if passes:
+            return f"is a list of {params['count']} lines starting with '- '"
+        lines = text.splitlines()
+        if len(lines) > 1 and all(ln.startswith("- ") for ln in lines):
+            return f"lists {len(lines)} items, not {params['count']}"
+        return "is not a list of lines starting with '- '"
+    if family == "format":
+        return f'is a JSON object with the key "{params["key"]}"' if passes else "is not the JSON object asked for"
     if family == "arithmetic":
         numbers = re.findall(r"-?\d+", text)
         said = (numbers[-1] if params.get("form") == "last_number" else numbers[0]) if numbers else "no number"
@@ -175,7 +186,7 @@ def _observation(family: str, params: Mapping[str, Any], response: str, passes: 
 
 def _list_observation(params: Mapping[str, Any], text: str, passes: bool) -> str:
     lines, count = text.splitlines(), params["count"]
-    if params["kind"] == "bullets" and "count" in params and not any(ln.startswith("* ") for ln in lines):
+    if params["kind"] == "bullets" and not any(ln.startswith("* ") for ln in lines):
         marker = "'- '"
     else:
         marker = "a bullet" if params["kind"] == "bullets" else "its number"

@@ -49,7 +49,7 @@ def _json_task(rng: random.Random) -> Task:
     def far(r: random.Random) -> str:
         return ", ".join(f"{k} is {v}" for k, v in obj.items()).capitalize() + "."
 
-    return Task(_prompt(rng, request, constraint), {"kind": "json", "key": key}, correct, near, far)
+    return Task(_prompt(rng, request, constraint), {"kind": "json", "key": key, "detail": True}, correct, near, far)
 
 
 def format_task(rng: random.Random) -> Task:
@@ -95,7 +95,13 @@ def format_task(rng: random.Random) -> Task:
         shown = r.sample(_LIST_ITEMS[category], min(len(_LIST_ITEMS[category]), count))
         return f"Some good ones are {', '.join(shown[:-1])} and {shown[-1]}."
 
-    return Task(_prompt(rng, request, constraint), {"kind": kind, "count": count}, correct, near, far)
+    return Task(
+        _prompt(rng, request, constraint),
+        {"kind": kind, "count": count, **({"any_marker": True} if kind == "bullets" else {})},
+        correct,
+        near,
+        far,
+    )
 
 
 def arithmetic_task(rng: random.Random) -> Task:
