@@ -22,7 +22,12 @@ def check(ex: LabeledInput, response: str) -> bool:
         ("uppercase", {}, ["HELLO WORLD.", "IT IS 5 PM!"], ["Hello world.", "HELLO world.", "123", ""]),
         ("word_count", {"words": 3}, ["one two three", " a  b c. "], ["one two", "one two three four"]),
         ("keyword", {"keyword": "tiger"}, ["A Tiger sleeps.", "the tiger"], ["A lion sleeps.", "tigers", "tige r"]),
-        ("format", {"kind": "bullets", "count": 2}, ["- a\n- b", "- a\n- b\n"], ["- a", "1. a\n2. b", "- a\n-b"]),
+        (
+            "format",
+            {"kind": "bullets", "count": 2},
+            ["- a\n- b", "- a\n- b\n"],
+            ["- a", "1. a\n2. b", "- a\n-b", "* a\n* b"],
+        ),
         ("format", {"kind": "json", "key": "name"}, ['{"name": 1}', ' {"name": "x", "y": 2}'], ["{'name': 1}"]),
         (
             "format",

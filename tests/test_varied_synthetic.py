@@ -31,7 +31,7 @@ def varied(n: int = 600, **kwargs) -> list:
         ("word_count", {"words": 3, "mode": "at_most"}, ["one two", "a b c"], ["a b c d"]),
         ("word_count", {"words": 3, "mode": "at_least"}, ["a b c", "a b c d e"], ["a b"]),
         ("keyword", {"keyword": "cabin", "avoid": True}, ["A small hut.", "cabins"], ["The cabin.", "CABIN!"]),
-        ("format", {"kind": "bullets", "count": 2}, ["* a\n* b"], ["* a\n- b", "* a"]),
+        ("format", {"kind": "bullets", "count": 2, "any_marker": True}, ["* a\n* b"], ["* a\n- b", "* a"]),
         ("format", {"kind": "numbered", "count": 2}, ["1. a\n2. b"], ["1. a\n3. b", "- a\n- b", "1. a"]),
         (
             "arithmetic",
@@ -137,7 +137,7 @@ def test_the_teacher_shows_the_evidence_of_the_varied_variants():
         ["We slept in a hut.", "We slept in a cabin."],
     )
     assert "says 'in a hut', not 'cabin', as asked" in text and "says 'in a cabin', the word to avoid" in text
-    text = judge("format", {"kind": "json", "key": "id"}, "p", ['{"id": 1}', "{'id': 1}"])
+    text = judge("format", {"kind": "json", "key": "id", "detail": True}, "p", ['{"id": 1}', "{'id': 1}"])
     assert "uses single quotes" in text
     text = judge("format", {"kind": "numbered", "count": 2}, "p", ["1. a\n2. b", "- a\n- b"])
     assert "uses bullets, not numbers" in text
