@@ -48,7 +48,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_generations", type=int, default=4)
     parser.add_argument("--max_completion_length", type=int, default=32)
     parser.add_argument("--num_eval", type=int, default=240, help="held-out prompts (families take turns)")
-    parser.add_argument("--grm", help="GRM folder (default: the embedded default GRM)")
+    parser.add_argument("--grm", help="GRM folder or LoRA adapter folder (default: the embedded default GRM)")
+    parser.add_argument("--grm_base", help="base model of a LoRA adapter --grm (default: the converted SmolLM2)")
     parser.add_argument("--grm_samples", type=int, default=2, help="k of the GRM reward")
     parser.add_argument(
         "--grm_group_size",
@@ -135,13 +136,24 @@ def agreement(grm_rewards: list[float | None], oracle: list[float], group: int) 
     }
 
 
+def judge_model(args):
+    """The GRM of the GRM arm: a folder as it is, a LoRA adapter folder merged into its base."""
+    if not args.grm:
+        return str(default_grm_path())
+    if not os.path.exists(os.path.join(args.grm, "adapter_config.json")):
+        return args.grm
+    from trl_grm.modeling.loading import load_grm
+
+    return load_grm(args.grm, base_model=args.grm_base or str(default_model_path()))
+
+
 def train_arm(name: str, args, policy_path: str, train: Dataset, eval_rows: list[dict], out: Path) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(policy_path)
     verifier = Verifier()
     reward_funcs, weights, grm_reward = [verifier], None, None
     if name == "grm":
         grm_reward = GRMReward(
-            args.grm or str(default_grm_path()),
+            judge_model(args),
             num_samples=args.grm_samples,
             seed=args.seed,
             max_group_size=args.grm_group_size,

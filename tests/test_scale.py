@@ -66,6 +66,27 @@ def test_qlora_rft_then_grpo_train_in_nf4_and_the_adapter_scores(work, monkeypat
     assert result["num_samples"] == 2 and all(s["text"] for s in result["samples"])
 
 
+def test_build_meta_data_merges_an_adapter_into_the_given_base(work):
+    """Issue 27: build-meta-data samples from a training stage's LoRA adapter folder. Its recorded base may be a path
+    on another machine: without --base_model that is one error line, with it the adapter is merged into that base."""
+    import shutil
+
+    adapter = work / "moved_adapter"
+    if not (work / "outputs" / "tiny" / "grpo_qlora").exists():
+        pytest.skip("needs the adapter of test_qlora_rft_then_grpo_train_in_nf4_and_the_adapter_scores")
+    shutil.copytree(work / "outputs" / "tiny" / "grpo_qlora", adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "/elsewhere/base"
+    (adapter / "adapter_config.json").write_text(json.dumps(config))
+    argv = ["build-meta-data", "--config", str(TINY / "build_meta_data.yaml"), "--model_name_or_path", str(adapter)]
+    missing = trl_grm(work, *argv, "--base_model", "", "--output_dir", str(work / "meta_missing"))
+    assert missing.returncode == 2 and "is a LoRA adapter whose base model ('/elsewhere/base')" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    ok(trl_grm(work, *argv, "--base_model", "outputs/tiny/base", "--output_dir", str(work / "meta")))
+    report = json.loads((work / "meta" / "report.json").read_text())
+    assert report["positives"] + report["negatives"] > 0, report
+
+
 # ------------------------------------------------------------------------------ sharded training on 2 CPU processes
 def test_fsdp_on_cpu_processes_is_refused_with_the_reason(work):
     """accelerate 1.16 turns FSDP on only for GPU-like processes: on CPU processes the shipped fsdp2 config would

@@ -121,17 +121,10 @@ def load_dataset_arg(args: EvalArguments):
     if args.dataset is None:
         raise UsageError("Give --dataset: a JSON/JSONL file, a Hugging Face dataset id or 'synthetic'")
     if args.dataset == "synthetic":
-        from ..data.synthetic import STYLES, SyntheticTasks
+        from ..data.sources import synthetic_tasks
 
-        if args.synthetic_style not in STYLES:
-            raise UsageError(f"--synthetic_style: unknown {args.synthetic_style!r}; the styles: {sorted(STYLES)}")
-        tasks = SyntheticTasks(
-            seed=args.synthetic_seed,
-            num_responses=args.synthetic_num_responses,
-            difficulty=args.synthetic_difficulty,
-            style=args.synthetic_style,
-        )
-        return tasks.to_dataset(args.synthetic_num_examples)
+        tasks, count = synthetic_tasks(args)
+        return tasks.to_dataset(count)
     if os.path.exists(args.dataset):
         return args.dataset
     if args.dataset.endswith((".json", ".jsonl")) or args.dataset.startswith((".", "/", "~")):

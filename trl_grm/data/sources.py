@@ -48,9 +48,10 @@ def synthetic_tasks(args: Any):
     """The synthetic stream of ``args`` (``synthetic_*``) and how many of its examples the stage uses."""
     from ..data.synthetic import FAMILIES, STYLES, SyntheticTasks
 
-    if args.synthetic_families is not None:
-        unknown = sorted(set(args.synthetic_families) - set(FAMILIES))
-        if unknown or not args.synthetic_families:
+    families = getattr(args, "synthetic_families", None)
+    if families is not None:
+        unknown = sorted(set(families) - set(FAMILIES))
+        if unknown or not families:
             raise UsageError(f"--synthetic_families: unknown {unknown or 'none given'}; the families: {FAMILIES}")
     style = getattr(args, "synthetic_style", "templates")
     if style not in STYLES:
@@ -60,14 +61,14 @@ def synthetic_tasks(args: Any):
         raise UsageError(f"--synthetic_single_fraction must be in [0, 1], got {single}")
     tasks = SyntheticTasks(
         seed=args.synthetic_seed,
-        families=args.synthetic_families,
+        families=families,
         num_responses=args.synthetic_num_responses,
         difficulty=args.synthetic_difficulty,
         style=style,
         single_fraction=single,
     )
     count = args.synthetic_num_examples
-    if args.max_examples is not None:
+    if getattr(args, "max_examples", None) is not None:
         count = min(count, args.max_examples)
     return tasks, count
 

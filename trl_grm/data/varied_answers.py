@@ -8,13 +8,13 @@ import json
 import random
 
 from .synthetic_families import Task
-from .varied_text import _FACTS, _HEDGES, _JSON_FIELDS, _LIST_ITEMS, _NAMES, _cap, _number, _prompt
+from .varied_text import FACTS, HEDGES, JSON_FIELDS, LIST_ITEMS, NAMES, capitalise, make_prompt, number_text
 
 
 def _json_task(rng: random.Random) -> Task:
-    keys = rng.sample(sorted(_JSON_FIELDS), 3)
+    keys = rng.sample(sorted(JSON_FIELDS), 3)
     key = keys[0]
-    obj = {k: rng.choice(_JSON_FIELDS[k]) for k in keys[: rng.randint(1, 3)]}
+    obj = {k: rng.choice(JSON_FIELDS[k]) for k in keys[: rng.randint(1, 3)]}
     correct = json.dumps(obj, indent=rng.choice([None, None, 2]))
     thing = rng.choice(["a book", "a product", "a user", "a city", "a task", "an order", "a sensor reading"])
     request = rng.choice(
@@ -49,16 +49,18 @@ def _json_task(rng: random.Random) -> Task:
     def far(r: random.Random) -> str:
         return ", ".join(f"{k} is {v}" for k, v in obj.items()).capitalize() + "."
 
-    return Task(_prompt(rng, request, constraint), {"kind": "json", "key": key, "detail": True}, correct, near, far)
+    return Task(
+        make_prompt(rng, request, constraint), {"kind": "json", "key": key, "detail": True}, correct, near, far
+    )
 
 
 def format_task(rng: random.Random) -> Task:
     kind = rng.choices(["bullets", "numbered", "json"], [0.4, 0.25, 0.35])[0]
     if kind == "json":
         return _json_task(rng)
-    category = rng.choice(sorted(_LIST_ITEMS))
-    count = rng.randint(2, min(6, len(_LIST_ITEMS[category]) - 1))
-    pool = rng.sample(_LIST_ITEMS[category], min(len(_LIST_ITEMS[category]), count + 2))
+    category = rng.choice(sorted(LIST_ITEMS))
+    count = rng.randint(2, min(6, len(LIST_ITEMS[category]) - 1))
+    pool = rng.sample(LIST_ITEMS[category], min(len(LIST_ITEMS[category]), count + 2))
     items = pool[:count]
     marker = rng.choice(["- ", "* "]) if kind == "bullets" else None
 
@@ -66,7 +68,7 @@ def format_task(rng: random.Random) -> Task:
         return "\n".join(f"{i}. {x}" if numbered else f"{mark or marker}{x}" for i, x in enumerate(shown, 1))
 
     correct = lines(items, kind == "numbered")
-    n = _number(rng, count)
+    n = number_text(rng, count)
     request = rng.choice(
         [
             f"Name {n} {category}",
@@ -89,14 +91,14 @@ def format_task(rng: random.Random) -> Task:
             return lines(pool[: count + 1], kind == "numbered")
         if choice == "other_kind":
             return lines(items, kind != "numbered", mark="- ")
-        return f"{_cap(category)}: {', '.join(items)}."
+        return f"{capitalise(category)}: {', '.join(items)}."
 
     def far(r: random.Random) -> str:
-        shown = r.sample(_LIST_ITEMS[category], min(len(_LIST_ITEMS[category]), count))
+        shown = r.sample(LIST_ITEMS[category], min(len(LIST_ITEMS[category]), count))
         return f"Some good ones are {', '.join(shown[:-1])} and {shown[-1]}."
 
     return Task(
-        _prompt(rng, request, constraint),
+        make_prompt(rng, request, constraint),
         {"kind": kind, "count": count, **({"any_marker": True} if kind == "bullets" else {})},
         correct,
         near,
@@ -119,7 +121,7 @@ def arithmetic_task(rng: random.Random) -> Task:
     word = {"+": "plus", "-": "minus", "*": "times"}[op]
     sign = {"+": "+", "-": "-", "*": rng.choice(["*", "x", "×"])}[op]
     item = rng.choice(["apples", "stamps", "books", "coins", "marbles", "tickets"])
-    name = rng.choice(_NAMES)
+    name = rng.choice(NAMES)
     prompt = rng.choice(
         [
             f"What is {a} {sign} {b}?",
@@ -174,7 +176,7 @@ def yes_no_task(rng: random.Random) -> Task:
         question, truth = rng.choice([(f"Is {x} an even number?", x % 2 == 0), (f"Is {x} odd?", x % 2 == 1)])
         reason = f"{x} ends in {x % 10}, so it is {'even' if x % 2 == 0 else 'odd'}"
     elif kind == "letter":
-        word = rng.choice(sorted(w for ws in _LIST_ITEMS.values() for w in ws if " " not in w)).lower()
+        word = rng.choice(sorted(w for ws in LIST_ITEMS.values() for w in ws if " " not in w)).lower()
         letter = rng.choice("aeioulmnrst")
         question, truth = f'Does the word "{word}" contain the letter {letter}?', letter in word
         reason = f"{word} is spelled {'-'.join(word)}, {'with' if truth else 'without'} {letter}"
@@ -184,7 +186,7 @@ def yes_no_task(rng: random.Random) -> Task:
         question, truth = f"Is {a} + {b} equal to {shown}?", a + b == shown
         reason = f"{a} + {b} = {a + b}"
     else:
-        question, answer = rng.choice(_FACTS)
+        question, answer = rng.choice(FACTS)
         truth = answer == "yes"
     right, wrong = ("Yes", "No") if truth else ("No", "Yes")
     ask = rng.choice(["", " Answer yes or no.", " Just yes or no, please.", " Reply with yes or no and a reason."])
@@ -206,7 +208,7 @@ def yes_no_task(rng: random.Random) -> Task:
         return say(wrong, r)
 
     def far(r: random.Random) -> str:
-        return r.choice(_HEDGES)
+        return r.choice(HEDGES)
 
     params = {"kind": kind, "answer": right.lower()}
     if reason:

@@ -17,23 +17,23 @@ from collections.abc import Callable
 from .synthetic_families import Task
 from .varied_answers import arithmetic_task, format_task, yes_no_task
 from .varied_text import (
-    _ADVERBS,
-    _KEYWORD_PAIRS,
-    _a,
-    _cap,
-    _number,
-    _prompt,
-    _reply,
-    _request,
-    _sentence,
-    _topic,
+    ADVERBS,
+    KEYWORD_PAIRS,
+    capitalise,
+    make_prompt,
+    make_reply,
+    make_request,
+    make_sentence,
+    number_text,
+    pick_topic,
+    with_article,
 )
 
 
 # ----------------------------------------------------------------------------------------------------- families
 def _case(rng: random.Random) -> Task:
-    topic, info = _topic(rng)
-    text = _reply(rng, topic, info)
+    topic, info = pick_topic(rng)
+    text = make_reply(rng, topic, info)
     lower = rng.random() < 0.25
     if lower:
         constraint = rng.choice(
@@ -75,10 +75,12 @@ def _case(rng: random.Random) -> Task:
         return " ".join(words)
 
     def far(r: random.Random) -> str:
-        other = _reply(r, topic, info)
+        other = make_reply(r, topic, info)
         return other.upper() if lower else r.choice([other, other.lower()])
 
-    return Task(_prompt(rng, _request(rng, topic), constraint), {"case": "lower"} if lower else {}, correct, near, far)
+    return Task(
+        make_prompt(rng, make_request(rng, topic), constraint), {"case": "lower"} if lower else {}, correct, near, far
+    )
 
 
 def _words_in(text: str) -> int:
@@ -86,43 +88,43 @@ def _words_in(text: str) -> int:
 
 
 def _word_count(rng: random.Random) -> Task:
-    topic, info = _topic(rng)
+    topic, info = pick_topic(rng)
     short = rng.random() < 0.3
     if short:  # a fragment of three to six words
         adjs = rng.sample(info["adj"], min(len(info["adj"]), rng.randint(2, 4)))
         text = rng.choice(
             [
-                ", ".join(_cap(a) if i == 0 else a for i, a in enumerate(adjs)) + ".",
-                f"{_cap(topic)}: {' and '.join(adjs)}.",
+                ", ".join(capitalise(a) if i == 0 else a for i, a in enumerate(adjs)) + ".",
+                f"{capitalise(topic)}: {' and '.join(adjs)}.",
             ]
         )
     else:
-        text = _reply(rng, topic, info, rng.choice([1, 1, 2]))
+        text = make_reply(rng, topic, info, rng.choice([1, 1, 2]))
     count = _words_in(text)
     mode = rng.choices(["exact", "at_most", "at_least"], [0.7, 0.15, 0.15])[0]
     if mode == "exact":
         target = count
         constraint = rng.choice(
             [
-                f"use exactly {_number(rng, target)} words",
-                f"in exactly {_number(rng, target)} words",
-                f"your reply must be {_number(rng, target)} words long, no more and no less",
-                f"make it precisely {_number(rng, target)} words",
+                f"use exactly {number_text(rng, target)} words",
+                f"in exactly {number_text(rng, target)} words",
+                f"your reply must be {number_text(rng, target)} words long, no more and no less",
+                f"make it precisely {number_text(rng, target)} words",
             ]
         )
     elif mode == "at_most":
         target = count + rng.randint(0, 2)
         constraint = rng.choice(
             [
-                f"use at most {_number(rng, target)} words",
-                f"keep it to {_number(rng, target)} words or fewer",
-                f"no more than {_number(rng, target)} words",
+                f"use at most {number_text(rng, target)} words",
+                f"keep it to {number_text(rng, target)} words or fewer",
+                f"no more than {number_text(rng, target)} words",
             ]
         )
     else:
         target = max(2, count - rng.randint(0, 2))
         constraint = rng.choice(
-            [f"use at least {_number(rng, target)} words", f"write {_number(rng, target)} words or more"]
+            [f"use at least {number_text(rng, target)} words", f"write {number_text(rng, target)} words or more"]
         )
 
     def edit(r: random.Random, base: str, delta: int) -> str:
@@ -131,7 +133,7 @@ def _word_count(rng: random.Random) -> Task:
             if delta < 0 and len(words) > 1:
                 words.pop(r.randrange(1, len(words)) if len(words) > 2 else 1)
             else:
-                words.insert(r.randrange(1, len(words) + 1), r.choice(_ADVERBS))
+                words.insert(r.randrange(1, len(words) + 1), r.choice(ADVERBS))
         out = " ".join(words)
         return out if out.endswith((".", "!", "?")) else out + "."
 
@@ -144,25 +146,29 @@ def _word_count(rng: random.Random) -> Task:
         return edit(r, text, -(count - target + step))
 
     def far(r: random.Random) -> str:  # another reply, far off in length
-        other = _reply(r, topic, info, r.choice([2, 3])) if mode != "at_least" else _cap(r.choice(info["adj"])) + "."
+        other = (
+            make_reply(r, topic, info, r.choice([2, 3]))
+            if mode != "at_least"
+            else capitalise(r.choice(info["adj"])) + "."
+        )
         return other
 
     params = {"words": target} if mode == "exact" else {"words": target, "mode": mode}
-    return Task(_prompt(rng, _request(rng, topic), constraint), params, text, near, far)
+    return Task(make_prompt(rng, make_request(rng, topic), constraint), params, text, near, far)
 
 
 def _keyword(rng: random.Random) -> Task:
-    topic, info = _topic(rng)
-    keyword, sibling = rng.choice(_KEYWORD_PAIRS)
+    topic, info = pick_topic(rng)
+    keyword, sibling = rng.choice(KEYWORD_PAIRS)
     avoid = rng.random() < 0.2
-    with_word = _sentence(rng, topic, info, thing=keyword)
+    with_word = make_sentence(rng, topic, info, thing=keyword)
     if rng.random() < 0.4:
         with_word = (
-            f"{_sentence(rng, topic, info)} {with_word}"
+            f"{make_sentence(rng, topic, info)} {with_word}"
             if rng.random() < 0.5
-            else f"{with_word} " + _sentence(rng, topic, info)
+            else f"{with_word} " + make_sentence(rng, topic, info)
         )
-    without = with_word.replace(_a(keyword), _a(sibling)).replace(keyword, sibling)
+    without = with_word.replace(with_article(keyword), with_article(sibling)).replace(keyword, sibling)
     if avoid:
         constraint = rng.choice(
             [f"do not use the word '{keyword}'", f'avoid the word "{keyword}"', f"the word {keyword} must not appear"]
@@ -174,7 +180,7 @@ def _keyword(rng: random.Random) -> Task:
                 f"use the word '{keyword}'",
                 f'include the word "{keyword}"',
                 f"make sure the word {keyword} appears",
-                f"mention {_a(keyword)}",
+                f"mention {with_article(keyword)}",
                 f"it must contain the word '{keyword}'",
             ]
         )
@@ -185,13 +191,13 @@ def _keyword(rng: random.Random) -> Task:
 
     def far(r: random.Random) -> str:
         if avoid:
-            return _sentence(r, topic, info, thing=keyword)
-        return _reply(r, topic, info)
+            return make_sentence(r, topic, info, thing=keyword)
+        return make_reply(r, topic, info)
 
     params = {"keyword": keyword, "near_word": sibling}
     if avoid:
         params["avoid"] = True
-    return Task(_prompt(rng, _request(rng, topic), constraint), params, correct, near, far)
+    return Task(make_prompt(rng, make_request(rng, topic), constraint), params, correct, near, far)
 
 
 VARIED_GENERATORS: dict[str, Callable[[random.Random], Task]] = {

@@ -38,13 +38,13 @@ _TOPICS: dict[str, dict[str, list[str]]] = {
     "the kitten": {"adj": ["tiny", "curious", "soft"], "act": ["sleeps all day", "chases string"]},
     "the lecture": {"adj": ["long", "clear", "dull"], "act": ["covered history", "ended early"]},
 }
-_NAMES = ["Maria", "Tom", "Priya", "Jonas", "Amara", "Luis", "Kenji", "Fatima", "Olga", "Ben", "Nadia", "Ravi"]
+NAMES = ["Maria", "Tom", "Priya", "Jonas", "Amara", "Luis", "Kenji", "Fatima", "Olga", "Ben", "Nadia", "Ravi"]
 _OPENERS = ["Honestly", "Today", "Luckily", "In my view", "Last week", "Every morning", "Sadly", "Surprisingly"]
 _FEELINGS = ["I love", "I miss", "I enjoy", "We remember", "Everyone talks about", "Nobody forgets"]
-_ADVERBS = ["really", "truly", "always", "quite", "very", "rather", "simply", "often"]
+ADVERBS = ["really", "truly", "always", "quite", "very", "rather", "simply", "often"]
 
 # Words to use (or avoid) with a near sibling the near miss puts in their place.
-_KEYWORD_PAIRS = [
+KEYWORD_PAIRS = [
     ("river", "stream"),
     ("castle", "palace"),
     ("cookie", "biscuit"),
@@ -84,7 +84,7 @@ _KEYWORD_PAIRS = [
     ("kettle", "pot"),
     ("cactus", "fern"),
 ]
-_LIST_ITEMS = {
+LIST_ITEMS = {
     "vegetables": ["carrot", "onion", "potato", "kale", "pepper", "cabbage", "beet", "radish", "celery"],
     "countries": ["Chile", "Kenya", "Norway", "Japan", "Peru", "Egypt", "Canada", "Italy", "Vietnam"],
     "sports": ["tennis", "rowing", "hockey", "cricket", "judo", "rugby", "skiing", "golf", "boxing"],
@@ -103,7 +103,7 @@ _LIST_ITEMS = {
     "kitchen items": ["spoon", "ladle", "whisk", "kettle", "grater", "colander", "tray", "jug"],
     "rivers": ["Nile", "Danube", "Amazon", "Thames", "Ganges", "Volga", "Mekong", "Rhine"],
 }
-_JSON_FIELDS = {
+JSON_FIELDS = {
     "title": ["Morning Notes", "Blue Door", "Field Guide"],
     "price": [4.5, 12, 99],
     "author": ["Lee", "Okafor"],
@@ -140,7 +140,7 @@ _NUMBER_WORDS = [
     "nineteen",
     "twenty",
 ]
-_HEDGES = [
+HEDGES = [
     "It depends on how you look at it.",
     "I'm not sure.",
     "Hard to tell without more details.",
@@ -148,7 +148,7 @@ _HEDGES = [
     "Let me think about it.",
 ]
 # (question, answer): common knowledge a small model has seen; the other yes/no kinds are computed.
-_FACTS = [
+FACTS = [
     ("Is the Earth round?", "yes"),
     ("Do penguins live at the North Pole?", "no"),
     ("Is ice colder than steam?", "yes"),
@@ -173,56 +173,56 @@ _FACTS = [
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-def _cap(text: str) -> str:
+def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _a(noun: str) -> str:
+def with_article(noun: str) -> str:
     return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
 
 
-def _topic(rng: random.Random) -> tuple[str, dict[str, list[str]]]:
+def pick_topic(rng: random.Random) -> tuple[str, dict[str, list[str]]]:
     name = rng.choice(sorted(_TOPICS))
     return name, _TOPICS[name]
 
 
-def _sentence(rng: random.Random, topic: str, info: dict[str, list[str]], thing: str | None = None) -> str:
+def make_sentence(rng: random.Random, topic: str, info: dict[str, list[str]], thing: str | None = None) -> str:
     """One sentence about ``topic`` in one of many shapes; ``thing`` (a noun) is worked in when given."""
-    adj, act, adv = rng.choice(info["adj"]), rng.choice(info["act"]), rng.choice(_ADVERBS)
-    name, opener = rng.choice(_NAMES), rng.choice(_OPENERS)
+    adj, act, adv = rng.choice(info["adj"]), rng.choice(info["act"]), rng.choice(ADVERBS)
+    name, opener = rng.choice(NAMES), rng.choice(_OPENERS)
     frames = [
-        f"{_cap(topic)} is {adv} {adj}.",
+        f"{capitalise(topic)} is {adv} {adj}.",
         f"{opener}, {topic} {act}.",
         f"{rng.choice(_FEELINGS)} how {topic} {act}!",
         f"Did you know that {topic} {act}?",
         f"{name} says {topic} is {adj} but worth it.",
         f"When I think of {topic}, I picture something {adj}.",
-        f"{_cap(topic)} {act}, and that makes it {adj}.",
+        f"{capitalise(topic)} {act}, and that makes it {adj}.",
         f"There is nothing quite as {adj} as {topic}.",
     ]
     if thing:
         frames = [
-            f"{_cap(topic)} reminds me of {_a(thing)}.",
-            f"{name} brought {_a(thing)} to {topic}.",
-            f"{opener}, I saw {_a(thing)} near {topic}.",
-            f"Is there {_a(thing)} at {topic}? I hope so!",
-            f"{_cap(topic)} {act}, just like {_a(thing)} would.",
-            f"I drew {_a(thing)} and {topic} in my sketchbook.",
+            f"{capitalise(topic)} reminds me of {with_article(thing)}.",
+            f"{name} brought {with_article(thing)} to {topic}.",
+            f"{opener}, I saw {with_article(thing)} near {topic}.",
+            f"Is there {with_article(thing)} at {topic}? I hope so!",
+            f"{capitalise(topic)} {act}, just like {with_article(thing)} would.",
+            f"I drew {with_article(thing)} and {topic} in my sketchbook.",
         ]
     return rng.choice(frames)
 
 
-def _reply(rng: random.Random, topic: str, info: dict[str, list[str]], sentences: int | None = None) -> str:
+def make_reply(rng: random.Random, topic: str, info: dict[str, list[str]], sentences: int | None = None) -> str:
     count = sentences or rng.choice([1, 1, 1, 2, 2, 3])
     parts: list[str] = []
     while len(parts) < count:
-        s = _sentence(rng, topic, info)
+        s = make_sentence(rng, topic, info)
         if s not in parts:
             parts.append(s)
     return " ".join(parts)
 
 
-def _request(rng: random.Random, topic: str) -> str:
+def make_request(rng: random.Random, topic: str) -> str:
     """What the user asks for, without the constraint."""
     return rng.choice(
         [
@@ -248,19 +248,19 @@ _PREAMBLES = [
 ]
 
 
-def _prompt(rng: random.Random, request: str, constraint: str) -> str:
+def make_prompt(rng: random.Random, request: str, constraint: str) -> str:
     """``request`` and ``constraint`` (each one clause, no final period) combined in one of several orders."""
     shape = rng.randrange(5)
     if shape == 0:
-        return f"{request}. {_cap(constraint)}."
+        return f"{request}. {capitalise(constraint)}."
     if shape == 1:
-        return f"{_cap(constraint)}: {request[0].lower() + request[1:]}."
+        return f"{capitalise(constraint)}: {request[0].lower() + request[1:]}."
     if shape == 2:
-        return f"{rng.choice(_PREAMBLES)} {request}. {_cap(constraint)}, please."
+        return f"{rng.choice(_PREAMBLES)} {request}. {capitalise(constraint)}, please."
     if shape == 3:
         return f"{request} - and {constraint}."
-    return f"{rng.choice(_PREAMBLES)} {_cap(constraint)}. {request}."
+    return f"{rng.choice(_PREAMBLES)} {capitalise(constraint)}. {request}."
 
 
-def _number(rng: random.Random, n: int) -> str:
+def number_text(rng: random.Random, n: int) -> str:
     return _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) and rng.random() < 0.5 else str(n)
