@@ -70,6 +70,15 @@ def test_tiny_recipe_end_to_end(work, monkeypatch, capsys):
 
     ok(trl_grm(work, "meta-rm", "--config", str(TINY / "meta_rm.yaml")))
     assert (out / "meta_rm" / "model.safetensors").exists()
+    # With LoRA: TRL's lora_task_type default (CAUSAL_LM) would be refused; the command makes it SEQ_CLS, and the
+    # adapter (score head included) loads back as a Meta RM on its base.
+    lora_args = ["--use_peft", "--lora_r", "4", "--lora_alpha", "8", "--output_dir", "outputs/tiny/meta_rm_lora"]
+    ok(trl_grm(work, "meta-rm", "--config", str(TINY / "meta_rm.yaml"), *lora_args))
+    assert json.loads((out / "meta_rm_lora" / "adapter_config.json").read_text())["task_type"] == "SEQ_CLS"
+    from trl_grm.modeling.meta_rm import MetaRewardModel
+
+    monkeypatch.chdir(work)  # the adapter records its base relative to the recipes' folder
+    assert len(MetaRewardModel.from_pretrained(out / "meta_rm_lora")(["Q: 1 + 1? A: 2", "Q: 1 + 1? A: 3"])) == 2
 
     ok(trl_grm(work, "eval", "--config", str(TINY / "eval.yaml")))
     evaluation = json.loads((out / "eval" / "report.json").read_text())

@@ -58,6 +58,8 @@ def run(script_args, training_args, model_args, launch_args: list[str] | None = 
     dataset = Dataset.from_list([{"text": r["text"], "label": r["label"]} for r in rows])
     kwargs = model_init_kwargs(training_args, model_args)
     model = AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, num_labels=1, **kwargs)
+    if model_args.lora_task_type == "CAUSAL_LM":  # TRL's default, for language models: a Meta RM is a classifier
+        model_args.lora_task_type = "SEQ_CLS"
     trainer = MetaRMTrainer(model, args=training_args, train_dataset=dataset, peft_config=get_peft_config(model_args))
     train_and_save(trainer, script_args, training_args, "Meta RM")
     return 0
