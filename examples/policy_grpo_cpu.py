@@ -138,13 +138,13 @@ def agreement(grm_rewards: list[float | None], oracle: list[float], group: int) 
 
 def judge_model(args):
     """The GRM of the GRM arm: a folder as it is, a LoRA adapter folder merged into its base."""
-    if not args.grm:
-        return str(default_grm_path())
-    if not os.path.exists(os.path.join(args.grm, "adapter_config.json")):
-        return args.grm
+    from trl_grm.modeling.adapters import merge_base
     from trl_grm.modeling.loading import load_grm
 
-    return load_grm(args.grm, base_model=args.grm_base or str(default_model_path()))
+    if not args.grm:
+        return str(default_grm_path())
+    base = merge_base(args.grm, args.grm_base or str(default_model_path()))
+    return args.grm if base is None else load_grm(args.grm, base_model=base)
 
 
 def train_arm(name: str, args, policy_path: str, train: Dataset, eval_rows: list[dict], out: Path) -> dict:

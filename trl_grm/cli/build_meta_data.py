@@ -21,7 +21,7 @@ from trl_grm.cli.common import (
 )
 from trl_grm.cli.plan_stage import examples_or_reason, sampling_plan
 from trl_grm.data.sources import write_rows
-from trl_grm.modeling.adapters import adapter_base, adapter_config
+from trl_grm.modeling.adapters import merge_base
 from trl_grm.modeling.loading import BackendArguments, check_backend_arguments, load_grm
 from trl_grm.planning.preflight import check_hardware
 
@@ -105,9 +105,7 @@ def run(script_args: GRMScriptArguments, config: BuildMetaDataConfig, backend: B
         return sampling_plan(PROG, script_args, backend, config.model_name_or_path, data, sampling, seq_tokens)
     check_hardware(backend=backend.backend)
     quiet_loading()
-    base = None  # a LoRA adapter folder (a training stage's output) is merged into its base
-    if config.model_name_or_path and adapter_config(config.model_name_or_path) is not None:
-        base = adapter_base(config.model_name_or_path, script_args.base_model)
+    base = merge_base(config.model_name_or_path, script_args.base_model)  # a training stage's LoRA adapter folder
     grm = load_grm(config.model_name_or_path, backend, max_batch_size=config.max_batch_size, base_model=base)
     fresh = sample_meta_records(
         grm,

@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..data.formats import load_preference_data
     from ..data.synthetic import SyntheticTasks
+    from ..modeling.adapters import merge_base
     from ..modeling.configuration_grm import GRMConfig
     from ..modeling.default_model import default_model_path
     from ..modeling.loading import load_grm
@@ -175,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.num_pairs <= 0 and not args.pairs:
         raise SystemExit("judge_check: nothing to judge (give --num_pairs > 0 or --pairs FILE)")
     started = time.time()
-    adapter = args.model and os.path.exists(os.path.join(args.model, "adapter_config.json"))
-    grm = load_grm(args.model, base_model=args.base or (str(default_model_path()) if adapter else None))
+    grm = load_grm(args.model, base_model=merge_base(args.model, args.base or str(default_model_path())))
     if args.grm_config:
         grm.config = GRMConfig.from_pretrained(args.grm_config)
     meta = None

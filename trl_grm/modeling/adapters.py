@@ -33,6 +33,14 @@ def adapter_base(adapter_dir: str | os.PathLike, base_model: str | None = None) 
     return base
 
 
+def merge_base(model_name_or_path: str | os.PathLike | None, base_model: str | None = None) -> str | None:
+    """The base to merge ``model_name_or_path`` into when it is a LoRA adapter folder (see :func:`adapter_base`),
+    else ``None`` (a full checkpoint loads as it is): the ``base_model`` argument of ``load_grm``."""
+    if not model_name_or_path or adapter_config(model_name_or_path) is None:
+        return None
+    return adapter_base(model_name_or_path, base_model)
+
+
 def config_source(model_name_or_path: str, base_model: str | None = None) -> str:
     """Where the model config comes from: the model, or ``base_model`` while the model is a stage output to come
     or a LoRA adapter folder."""
