@@ -70,7 +70,12 @@ def test_result_fields(judge):
         "error",
         "tied",
         "num_used",
+        "num_drawn",
+        "num_tokens",
+        "stopped_by",
     }
+    assert (result.num_drawn, result.stopped_by) == (1, None)
+    assert result.num_tokens == sample.num_tokens > 0
     assert as_dict["tied"] == [] and as_dict["num_used"] == 1
 
 

@@ -54,6 +54,9 @@ def test_single_dict_in_dict_out(pipe):
         "error",
         "tied",
         "num_used",
+        "num_drawn",
+        "num_tokens",
+        "stopped_by",
     }
     assert out["best"] == 0 and out["num_failed"] == 0 and out["failures"] == {} and out["error"] is None
     (sample,) = out["samples"]

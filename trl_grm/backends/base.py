@@ -35,6 +35,33 @@ class SamplingParams:
     top_p: float = 1.0
 
 
+@dataclass(frozen=True)
+class ScoreLine:
+    """A constrained score line: once a generation writes ``header``, the only continuation allowed is one
+    ``\\boxed{a, b, ...}`` holding exactly ``count`` integers in ``low .. high`` (after at most one space or newline,
+    the integers separated by a comma and at most one space), then the end of the sequence. Engines enforce it with
+    :meth:`pattern`: a logits processor (transformers), structured outputs (vLLM)."""
+
+    count: int
+    low: int
+    high: int
+    header: str = "Scores:"
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or self.low > self.high or self.high - self.low > 1000:
+            raise ValueError(f"a score line needs count >= 1 and a range of at most 1000 values, got {self}")
+
+    def pattern(self) -> str:
+        """The regular expression of the text after ``header``."""
+        number = "(?:" + "|".join(str(v) for v in range(self.high, self.low - 1, -1)) + ")"
+        return r"[ \n]?\\boxed\{" + number + "(?:, ?" + number + "){" + str(self.count - 1) + r"}\}"
+
+    def budget(self) -> int:
+        """An upper bound on the characters of a complete score line after the header (each at least one token)."""
+        widest = max(len(str(self.low)), len(str(self.high)))
+        return len(" \\boxed{}") + self.count * (widest + 2)
+
+
 @runtime_checkable
 class GenerationBackend(Protocol):
     """What a GRM needs from an engine.
@@ -44,6 +71,10 @@ class GenerationBackend(Protocol):
     never on the rest of the call). ``progress`` is ``True`` for a bar or a callback that gets finished work in
     samples. A backend that can count prompt tokens raises :class:`ContextOverflowError` before generating anything
     when a prompt plus ``max_new_tokens`` does not fit the model.
+
+    Messages that end with an assistant turn are continued (the generation is the rest of that turn). A backend that
+    can constrain the score line accepts ``score_lines`` (one :class:`ScoreLine` or ``None`` per prompt); a
+    judgement that reached its header then always gets room to finish its score line, even past ``max_new_tokens``.
     """
 
     def generate(
@@ -54,6 +85,7 @@ class GenerationBackend(Protocol):
         *,
         seeds: Sequence[Sequence[int]] | None = None,
         progress: bool | ProgressCallback = False,
+        score_lines: Sequence[ScoreLine | None] | None = None,
     ) -> list[list[Generation]]: ...
 
 
@@ -85,15 +117,29 @@ def check_request(messages: Sequence[Messages], counts: Sequence[int], seeds: Se
         raise ValueError("seeds must hold one seed per sample: len(seeds[i]) == counts[i]")
 
 
+def continues(messages: Messages) -> bool:
+    """Whether ``messages`` end with an assistant turn that the generation continues."""
+    return bool(messages) and messages[-1]["role"] == "assistant"
+
+
 def apply_chat_template(tokenizer, messages: Messages) -> str:
     """Render chat messages with the tokenizer's template, merging the system turn into the user turn for
-    templates that reject a system role; plain text when the tokenizer has no chat template."""
+    templates that reject a system role; plain text when the tokenizer has no chat template. A final assistant turn
+    is continued (``continue_final_message``), not closed."""
+    more = continues(messages)
     if not getattr(tokenizer, "chat_template", None):
-        return "\n\n".join(m["content"] for m in messages) + "\n\n"
+        text = "\n\n".join(m["content"] for m in messages)
+        return text if more else text + "\n\n"
+    kwargs = dict(tokenize=False, add_generation_prompt=not more, continue_final_message=more)
     try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return tokenizer.apply_chat_template(messages, **kwargs)
     except Exception:  # e.g. Gemma-style templates: "System role not supported"
         if messages[0]["role"] != "system":
             raise
         merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}, *messages[2:]]
-        return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+        return tokenizer.apply_chat_template(merged, **kwargs)
+
+
+def check_score_lines(score_lines: Sequence[ScoreLine | None] | None, num_prompts: int) -> None:
+    if score_lines is not None and len(score_lines) != num_prompts:
+        raise ValueError(f"{num_prompts} prompts but {len(score_lines)} score lines")

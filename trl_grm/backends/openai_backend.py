@@ -19,7 +19,15 @@ from typing import Any
 import httpx
 
 from ..utils.progress import progress_reporter
-from .base import Generation, Messages, ProgressCallback, SamplingParams, apply_chat_template, check_request
+from .base import (
+    Generation,
+    Messages,
+    ProgressCallback,
+    SamplingParams,
+    apply_chat_template,
+    check_request,
+    continues,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +135,17 @@ class OpenAICompatibleBackend:
         *,
         seeds: Sequence[Sequence[int]] | None = None,
         progress: bool | ProgressCallback = False,
+        score_lines: Sequence[Any] | None = None,
     ) -> list[list[Generation]]:
+        """Chat messages in, grouped generations out. A final assistant turn is continued with vLLM's
+        ``continue_final_message`` request field (other servers may not know it). Constrained score lines are not
+        offered over HTTP: ``score_lines`` must be ``None``."""
         check_request(messages, counts, seeds)
+        if score_lines is not None and any(line is not None for line in score_lines):
+            raise ValueError(
+                "constrained_scores needs the transformers or vLLM backend; the OpenAI-compatible backend cannot "
+                "constrain a server's decoding"
+            )
         results: list[list[Generation]] = [[] for _ in messages]
         todo = [p for p, c in enumerate(counts) if c > 0]
         if not todo:
@@ -169,6 +186,8 @@ class OpenAICompatibleBackend:
         body: dict[str, Any] = {"model": self.model, **params}
         if self.endpoint == "chat":
             body["messages"] = messages
+            if continues(messages):  # vLLM's extension: go on with the final assistant turn
+                body.update(continue_final_message=True, add_generation_prompt=False)
         else:
             body["prompt"] = self.render(messages)
         while len(out) < count and not stop.is_set():

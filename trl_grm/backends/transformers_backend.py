@@ -41,10 +41,13 @@ from .base import (
     Messages,
     ProgressCallback,
     SamplingParams,
+    ScoreLine,
     apply_chat_template,
     check_context,
     check_request,
+    check_score_lines,
 )
+from .score_line import ScoreLineProcessor
 
 
 @dataclass
@@ -149,14 +152,17 @@ class TransformersBackend:
         *,
         seeds: Sequence[Sequence[int]] | None = None,
         progress: bool | ProgressCallback = False,
+        score_lines: Sequence[ScoreLine | None] | None = None,
     ) -> list[list[Generation]]:
         """The backend interface (:class:`~trl_grm.backends.base.GenerationBackend`): chat messages in, grouped
         generations out; raises :class:`~trl_grm.backends.base.ContextOverflowError` before generating when a
-        prompt does not fit."""
+        prompt does not fit. ``score_lines``: constrained score lines (:mod:`~trl_grm.backends.score_line`)."""
         check_request(messages, counts, seeds)
+        check_score_lines(score_lines, len(messages))
         prompts = [self.render(m) for m in messages]
         ids = self.encode(prompts)
-        check_context([len(x) for x in ids], sampling.max_new_tokens, self.max_context)
+        reserve = _reserve(score_lines)
+        check_context([len(x) for x in ids], sampling.max_new_tokens + reserve, self.max_context)
         return self.generate_prompts(
             prompts,
             counts,
@@ -166,6 +172,7 @@ class TransformersBackend:
             seeds=seeds,
             progress=progress,
             prompt_ids=ids,
+            score_lines=score_lines,
         )
 
     def encode(self, prompts: Sequence[str]) -> list[list[int]]:
@@ -221,6 +228,7 @@ class TransformersBackend:
         seed: int | None = None,
         progress: bool | ProgressCallback = False,
         prompt_ids: Sequence[Sequence[int]] | None = None,
+        score_lines: Sequence[ScoreLine | None] | None = None,
     ) -> list[list[Generation]]:
         """Sample ``counts[i]`` completions of the rendered prompt text ``prompts[i]``; returns them grouped per
         prompt.
@@ -238,7 +246,7 @@ class TransformersBackend:
                 seed = int(torch.randint(0, 2**62, (1,)).item())
             seeds = [[(seed * 1_000_003 + i) * 1_000_033 + j for j in range(c)] for i, c in enumerate(counts)]
         ids = [list(x) for x in prompt_ids] if prompt_ids is not None else self.encode(prompts)
-        config = self._generation_config(max_new_tokens)
+        config = self._generation_config(max_new_tokens + _reserve(score_lines))
         eos = config.eos_token_id
         eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos]) if eos is not None else set()
         warpers = []
@@ -260,8 +268,9 @@ class TransformersBackend:
                 stopping = StoppingCriteriaList()
                 if report is not None:
                     stopping.append(_DecodeProgress(report, len(chunk), max_new_tokens, eos_ids))
+                lines = None if score_lines is None else ([score_lines[p] for p, _ in chunk], max_new_tokens)
                 generations = self._generate_chunk(
-                    [p for p, _ in chunk], ids, config, eos_ids, stats, processors, stopping
+                    [p for p, _ in chunk], ids, config, eos_ids, stats, processors, stopping, lines
                 )
                 for (p, j), generation in zip(chunk, generations):
                     results[p][j] = generation
@@ -269,7 +278,7 @@ class TransformersBackend:
         return results  # type: ignore[return-value]
 
     def _generate_chunk(
-        self, chunk, ids, config, eos_ids, stats: GenerationStats, processors, stopping
+        self, chunk, ids, config, eos_ids, stats: GenerationStats, processors, stopping, lines=None
     ) -> list[Generation]:
         device = self.model.device
         pad = config.pad_token_id
@@ -309,6 +318,10 @@ class TransformersBackend:
             stats.prefill_tokens += shared + sum(len(ids[p]) - shared - 1 for p in distinct) + len(chunk)
         else:
             stats.prefill_tokens += sum(len(ids[p]) for p in chunk)
+        constraint = None
+        if lines is not None:  # first: the other processors then sample among the allowed tokens only
+            constraint = ScoreLineProcessor(self.tokenizer, lines[0], width, eos_ids, free_budget=lines[1])
+            processors = LogitsProcessorList([constraint, *processors])
         out = self.model.generate(
             input_ids=input_ids[select],
             attention_mask=attention[select],
@@ -319,14 +332,16 @@ class TransformersBackend:
         )
         new = out[:, width:].tolist()
         generations = []
-        for row in new:
+        for r, row in enumerate(new):
             end = next((j for j, t in enumerate(row) if t in eos_ids), None)
             tokens = row[:end] if end is not None else row
+            cut = constraint is not None and r in constraint.cut  # ended at max_new_tokens outside a score line
+            stopped = end is not None and not cut
             generations.append(
                 Generation(
                     text=self.tokenizer.decode(tokens, skip_special_tokens=True),
-                    finish_reason="stop" if end is not None else "length",
-                    num_tokens=len(tokens) + (1 if end is not None else 0),
+                    finish_reason="stop" if stopped else "length",
+                    num_tokens=len(tokens) + (1 if stopped else 0),
                 )
             )
             stats.generated_tokens += generations[-1].num_tokens
@@ -334,3 +349,9 @@ class TransformersBackend:
         stats.distinct_prompts += len(distinct)
         stats.chunks += 1
         return generations
+
+
+def _reserve(score_lines: Sequence[ScoreLine | None] | None) -> int:
+    """Tokens past ``max_new_tokens`` a constrained score line may need to finish (its characters, and the end)."""
+    budgets = [line.budget() + 1 for line in score_lines or () if line is not None]
+    return max(budgets, default=0)

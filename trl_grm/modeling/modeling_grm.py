@@ -20,6 +20,7 @@ from ..protocol.parsing import ParseStatus
 from ..protocol.planner import plan_orders, sample_seed, tie_break_rng
 from ..protocol.template import PRINCIPLES_MODES
 from .configuration_grm import GRMConfig
+from .drawing import draw_samples, judge_prompts
 from .meta_rm import MetaScorer, as_meta_scorer
 from .results import GRMResult, voted_result
 
@@ -212,6 +213,8 @@ class GRMForPointwiseScoring:
         sample_start: Sequence[int] | None = None,
         progress: bool | Callable[[float], None] = False,
         strict_context: bool = False,
+        prefixes: Sequence[str | None] | None = None,
+        constrained_scores: bool = False,
     ) -> list[list[GRMSample]]:
         """Sample and parse one judgement per order, for every item, in one batched generation.
 
@@ -222,15 +225,18 @@ class GRMForPointwiseScoring:
         how many samples of each item an earlier call already drew). ``progress``: a bar, or a callback that gets
         finished work in samples. An item whose prompt does not fit the model's context gets samples with status
         ``context_overflow`` (nothing generated, nothing cut off); ``strict_context`` raises a ``ValueError`` instead.
+        ``prefixes[item]``: text the item's judgements continue after (shared principles); it opens each sample's
+        text, and only the continuation counts as generated. ``constrained_scores``: see :class:`ScoreLine`.
         """
         if principles_mode is not None and principles_mode not in PRINCIPLES_MODES:
             raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {principles_mode!r}")
         if sample_start is not None and len(sample_start) != len(items):
             raise ValueError(f"{len(items)} items but {len(sample_start)} sample_start values")
+        prefixes = prefixes or [None] * len(items)
         groups = group_samples(items, orders, hints)
-        messages = [
-            item_messages(self.config, items[g.item], g.order, principles_mode, g.hint, binary_single) for g in groups
-        ]
+        messages, lines = judge_prompts(
+            self.config, items, groups, principles_mode, binary_single, prefixes, constrained_scores
+        )
         seeds = None
         if seed is not None:
             keys = [it.fingerprint for it in items]
@@ -247,6 +253,7 @@ class GRMForPointwiseScoring:
                     sampling,
                     seeds=[seeds[i] for i in live] if seeds is not None else None,
                     progress=progress,
+                    **{k: [v[i] for i in live] for k, v in lines.items()},
                 ) if live else []  # fmt: skip
                 break
             except ContextOverflowError as err:
@@ -256,23 +263,16 @@ class GRMForPointwiseScoring:
                 overflow[item] = err
         samples: list[list[GRMSample | None]] = [[None] * len(o) for o in orders]
         for g, gens in zip((groups[i] for i in live), generations):
+            prefix = prefixes[g.item] or ""
             for s, gen in zip(g.samples, gens):
                 samples[g.item][s] = parse_sample(
-                    self.config, items[g.item], g.order, gen.text, gen.finish_reason, binary_single, max_new_tokens
-                )
-        for item, err in overflow.items():  # counted as failures of their own, never scored
-            samples[item] = [
-                GRMSample(
-                    list(o),
-                    "",
-                    ParseStatus.CONTEXT_OVERFLOW.value,
-                    "",
-                    "",
-                    None,
-                    "context_overflow",
-                    detail=_overflow_text(err),
+                    self.config, items[g.item], g.order, prefix + gen.text, gen.finish_reason, binary_single,
+                    max_new_tokens, gen.num_tokens,
                 )  # fmt: skip
-                for o in orders[item]
+        for item, err in overflow.items():  # counted as failures of their own, never scored
+            status, detail = ParseStatus.CONTEXT_OVERFLOW.value, _overflow_text(err)
+            samples[item] = [
+                GRMSample(list(o), "", status, "", "", None, "context_overflow", detail=detail) for o in orders[item]
             ]
         return samples  # type: ignore[return-value]
 
@@ -318,22 +318,12 @@ class GRMForPointwiseScoring:
         seed, k, strategy = settings.seed, settings.num_samples, settings.order_strategy
         keys = [it.fingerprint for it in items]
         orders = [plan_orders(key, len(it.responses), k, strategy, seed) for key, it in zip(keys, items)]
-        samples = self.sample_judgements(
-            items,
-            orders,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_new_tokens=settings.max_new_tokens,
-            seed=seed,
-            principles_mode=settings.principles_mode,
-            progress=progress,
-            strict_context=strict_context,
-        )
+        samples, stops = draw_samples(self, items, orders, settings, progress=progress, strict_context=strict_context)
         if scorer is not None:
             self._meta_score(scorer, items, samples)
         results = [
-            voted_result(item_samples, settings, tie_break_rng(seed, key), scorer is not None, return_samples)
-            for key, item_samples in zip(keys, samples)
+            voted_result(s, settings, tie_break_rng(seed, key), scorer is not None, return_samples, stopped_by=stop)
+            for key, s, stop in zip(keys, samples, stops)
         ]
         unscored = sum(r.scores is None for r in results)
         if unscored:

@@ -18,7 +18,9 @@ from ..protocol.voting import vote
 class GRMResult:
     """Voted result for one input. ``scores`` are sums over the samples that were used (a range of
     ``used * min .. used * max``); ``scores``/``best`` are ``None`` when no sample could be parsed (see ``error``).
-    ``tied`` lists the responses that shared the top sum when ``best`` was picked by the seeded random tie-break."""
+    ``tied`` lists the responses that shared the top sum when ``best`` was picked by the seeded random tie-break.
+    ``num_samples`` is the k asked for and ``num_drawn`` how many samples were drawn (fewer when adaptive scoring
+    stopped early: ``stopped_by`` names the rule); ``num_tokens`` counts the tokens generated for this input."""
 
     scores: list[int] | None
     best: int | None
@@ -29,13 +31,21 @@ class GRMResult:
     error: str | None = None
     tied: list[int] = dataclasses.field(default_factory=list)
     num_used: int = 0
+    num_drawn: int = 0
+    num_tokens: int = 0
+    stopped_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 def voted_result(
-    samples: list[GRMSample], settings: ScoringParameters, rng: Any, guided: bool, return_samples: bool
+    samples: list[GRMSample],
+    settings: ScoringParameters,
+    rng: Any,
+    guided: bool,
+    return_samples: bool,
+    stopped_by: str | None = None,
 ) -> GRMResult:
     """Vote one input's samples (Meta RM guided when ``guided``) into its result; failures counted, never scored."""
     metas = [s.meta_score if s.meta_score is not None else float("-inf") for s in samples]
@@ -58,11 +68,14 @@ def voted_result(
     return GRMResult(
         v.scores,
         v.best,
-        len(samples),
+        settings.num_samples,
         v.num_failed,
         dict(failures),
         samples if return_samples else None,
         error,
         tied=v.tied,
         num_used=len(v.used),
+        num_drawn=len(samples),
+        num_tokens=sum(s.num_tokens for s in samples),
+        stopped_by=stopped_by,
     )

@@ -41,6 +41,7 @@ class GRMSample:
     meta_score: float | None = None
     used: bool = False
     detail: str = ""
+    num_tokens: int = 0  # tokens the engine generated for this sample (shared principles: the continuation only)
 
 
 def item_score_range(config: JudgeSettings, item: GRMInput, binary_single: bool = False) -> tuple[int, int]:
@@ -113,8 +114,10 @@ def parse_sample(
     finish_reason: str,
     binary_single: bool = False,
     max_new_tokens: int | None = None,
+    num_tokens: int = 0,
 ) -> GRMSample:
     """Parse one generated judgement of ``item`` shown in ``order``; its scores are mapped back to original order.
+    ``text`` is the whole judgement (with shared principles: the principles it continued after, then its own text).
 
     A judgement that failed to parse because the length budget cut it off (``finish_reason == "length"`` before a
     complete score box) is reported as ``truncated``."""
@@ -127,4 +130,7 @@ def parse_sample(
         budget = f"max_new_tokens={max_new_tokens}" if max_new_tokens else "max_new_tokens"
         status = ParseStatus.TRUNCATED.value
         detail = f"the judgement was cut off at {budget} before its score line; raise max_new_tokens"
-    return GRMSample(order, text, status, parsed.principles, parsed.critique, scores, finish_reason, detail=detail)
+    return GRMSample(
+        order, text, status, parsed.principles, parsed.critique, scores, finish_reason, detail=detail,
+        num_tokens=num_tokens,
+    )  # fmt: skip

@@ -10,8 +10,13 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+from .stopping import STOP_RULES
 from .template import PRINCIPLES_MODES
 from .voting import ORDER_STRATEGIES
+
+# A scoring call's principles: the template's modes, plus "shared" (the first sample of an input writes them, the
+# other samples of that input continue after them).
+SCORING_PRINCIPLES_MODES = (*PRINCIPLES_MODES, "shared")
 
 
 @dataclass
@@ -38,10 +43,41 @@ class ScoringParameters:
     )
     principles_mode: str | None = field(
         default=None,
-        metadata={"help": f"Principles: one of {', '.join(PRINCIPLES_MODES)} (default: the template's)."},
+        metadata={
+            "help": f"Principles: one of {', '.join(SCORING_PRINCIPLES_MODES)} (default: the GRM's). 'shared': the "
+            "first sample of an input writes them and the other samples continue after them."
+        },
     )
     k_meta: int | None = field(
         default=None, metadata={"help": "Samples the Meta RM keeps before voting (default: k/2; needs a Meta RM)."}
+    )
+    adaptive: bool = field(
+        default=False,
+        metadata={
+            "help": "Draw the k samples in rounds and stop once the best response is settled (adaptive_rule); each "
+            "result records num_drawn. The first m samples are those of full-k scoring."
+        },
+    )
+    adaptive_rule: str = field(
+        default="predictive",
+        metadata={
+            "help": f"Stopping rule of adaptive scoring: one of {', '.join(STOP_RULES)} ('exact': no remaining "
+            "sample could change the winner; 'predictive': that, or a Bayesian predictive test at adaptive_alpha)."
+        },
+    )
+    adaptive_alpha: float = field(
+        default=0.02,
+        metadata={"help": "Error level of the predictive rule: the modelled chance that the full-k winner differs."},
+    )
+    adaptive_round: int = field(
+        default=2, metadata={"help": "Samples per input drawn in each round of adaptive scoring (the first >= 2)."}
+    )
+    constrained_scores: bool = field(
+        default=False,
+        metadata={
+            "help": "Once the judge writes 'Scores:', decode only a valid \\boxed{...} with n integers in the score "
+            "range (transformers and vLLM backends)."
+        },
     )
 
     @classmethod
@@ -58,6 +94,12 @@ class ScoringParameters:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """:meth:`as_dict` without the cheaper-vote options while they are off (their defaults), so that results
+        stored before those options existed keep their settings hash."""
+        defaults = {f.name: f.default for f in dataclasses.fields(ScoringParameters) if f.name in _LATER_OPTIONS}
+        return {k: v for k, v in self.as_dict().items() if not (k in _LATER_OPTIONS and v == defaults[k])}
 
     def resolve(self, config: Any, *, has_meta_rm: bool) -> ScoringParameters:
         """A copy with every unset value taken from ``config`` (a :class:`~trl_grm.GRMConfig`), all checked; needs no
@@ -87,13 +129,36 @@ class ScoringParameters:
         strategy = self.order_strategy or config.order_strategy
         if strategy not in ORDER_STRATEGIES:
             raise ValueError(f"order_strategy must be one of {ORDER_STRATEGIES}, got {strategy!r}")
-        if self.principles_mode is not None and self.principles_mode not in PRINCIPLES_MODES:
-            raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {self.principles_mode!r}")
+        if self.principles_mode is not None and self.principles_mode not in SCORING_PRINCIPLES_MODES:
+            raise ValueError(
+                f"principles_mode must be one of {SCORING_PRINCIPLES_MODES}, got {self.principles_mode!r}"
+            )
+        self._check_adaptive(k_meta)
         if self.seed is not None and (not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool)):
             raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
-        return ScoringParameters(
-            k, float(temperature), float(top_p), max_new_tokens, self.seed, strategy, self.principles_mode, k_meta
-        )
+        own = {name: getattr(self, name) for name in ScoringParameters.names()}
+        resolved = dict(num_samples=k, temperature=float(temperature), top_p=float(top_p))
+        resolved.update(max_new_tokens=max_new_tokens, order_strategy=strategy, k_meta=k_meta)
+        return ScoringParameters(**{**own, **resolved, "adaptive_alpha": float(self.adaptive_alpha)})
+
+    def _check_adaptive(self, k_meta: int | None) -> None:
+        for name in ("adaptive", "constrained_scores"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.adaptive_rule not in STOP_RULES:
+            raise ValueError(f"adaptive_rule must be one of {STOP_RULES}, got {self.adaptive_rule!r}")
+        if not _is_number(self.adaptive_alpha) or not 0 < self.adaptive_alpha < 1:
+            raise ValueError(f"adaptive_alpha must be a number in (0, 1), got {self.adaptive_alpha!r}")
+        if not _is_int(self.adaptive_round) or self.adaptive_round < 1:
+            raise ValueError(f"adaptive_round must be an integer >= 1, got {self.adaptive_round!r}")
+        if self.adaptive and k_meta is not None:
+            raise ValueError(
+                "adaptive scoring stops on the summed vote and cannot combine with Meta RM guided voting (k_meta): "
+                "score without a Meta RM (meta_rm=None / no --meta_rm) or without adaptive"
+            )
+
+
+_LATER_OPTIONS = ("adaptive", "adaptive_rule", "adaptive_alpha", "adaptive_round", "constrained_scores")
 
 
 def _is_int(value: Any) -> bool:

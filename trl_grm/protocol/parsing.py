@@ -178,3 +178,15 @@ def parse_output(
     if any(x < lo or x > hi for x in scores):
         return fail(ParseStatus.OUT_OF_RANGE, f"score outside {lo}..{hi} in {content!r}")
     return ParsedOutput(ParseStatus.OK, scores, principles, critique)
+
+
+def principles_prefix(text: str) -> str | None:
+    """The judge's own text up to its ``Analysis:`` header when it wrote principles first (``Specific Criteria:``
+    with some criteria), else ``None``: what shared principles hand to the other critiques of an input, verbatim."""
+    p = _PRINCIPLES.search(text)
+    if p is None:
+        return None
+    a = _ANALYSIS.search(text, p.end())
+    if a is None or not text[p.end() : a.start()].strip():
+        return None
+    return text[: a.start()].rstrip()  # chat templates strip a continued message's trailing whitespace anyway

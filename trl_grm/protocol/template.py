@@ -15,6 +15,9 @@ Messages = list[dict[str, str]]
 Context = str | Sequence[Mapping[str, str]]
 PrinciplesMode = Literal["self", "given", "none"]
 PRINCIPLES_MODES = ("self", "given", "none")
+# The header of the judge's last line, ``Scores: \\boxed{a, b, ...}`` (the ``output`` instruction asks for it): where a
+# constrained score line starts.
+SCORE_LINE_HEADER = "Scores:"
 _ROLES = ("system", "user", "assistant")
 
 

@@ -6,6 +6,10 @@ between two processes. :class:`GRMReward` therefore gathers the rows of all proc
 order), cuts it into groups of G, scores each group once (group ``j`` on process ``j mod P``, all of a process's
 groups in one batched GRM call, or one request to ``trl-grm serve``) and gathers the outcomes again, so every
 process returns the rewards of its own rows. With one process nothing is exchanged.
+
+TRL's asynchronous GRPO trainer (``trl.experimental.async_grpo``) calls reward functions once per rollout group,
+without ``trainer_state``: such a call is scored on its own (no exchange between processes), its rows are one
+group, and its draws depend only on the group and the settings (step 0), since groups finish in no fixed order.
 """
 
 from __future__ import annotations
@@ -160,7 +164,8 @@ class GRMReward:
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
         texts = [completion_text(c) for c in completions]
-        rank, world = distributed()
+        # TRL's synchronous trainer passes its state; a call without it (the async trainer's one group) is local.
+        rank, world = distributed() if trainer_state is not None else (0, 1)
         rows = all_gather((list(prompts), texts), world)
         all_prompts = [p for part in rows for p in part[0]]
         all_texts = [t for part in rows for t in part[1]]
@@ -174,8 +179,7 @@ class GRMReward:
                     f"group {j} (rows {rows_j.start}..{rows_j.stop - 1}) mixes prompts: num_generations={size} does "
                     "not match the trainer's"
                 )
-        step = getattr(trainer_state, "global_step", None)
-        step = self._num_calls if step is None else int(step)
+        step = int(getattr(trainer_state, "global_step", None) or 0)
         self._num_calls += 1
         seed = step_seed(self.config.seed, step)
         mine = [j for j in range(len(groups)) if j % world == rank]
@@ -289,7 +293,7 @@ class ServedGRMReward(GRMReward):
         import httpx
 
         chunks = [items[i : i + _MAX_INPUTS_PER_REQUEST] for i in range(0, len(items), _MAX_INPUTS_PER_REQUEST)]
-        params = {k: v for k, v in self.config.scoring_parameters(seed).as_dict().items() if v is not None}
+        params = {k: v for k, v in self.config.scoring_parameters(seed).identity().items() if v is not None}
         key = self.config.api_key or os.environ.get(API_KEY_ENV)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         url = self.config.server_url.rstrip("/") + "/v1/score"

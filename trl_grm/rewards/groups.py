@@ -157,7 +157,8 @@ def group_outcome(
     outcome = GroupOutcome([], [], votes, principles, critiques, shown_as, shown_of, num_inputs=len(plan))
     for members, result in zip(plan, results, strict=True):
         samples = _field(result, "samples") or []
-        outcome.num_samples += _field(result, "num_samples")
+        drawn = _field(result, "num_drawn") if _has(result, "num_drawn") else None
+        outcome.num_samples += drawn or _field(result, "num_samples")  # drawn: adaptive scoring may stop early
         outcome.num_failed_samples += _field(result, "num_failed")
         failures = result.get("failures") if isinstance(result, Mapping) else getattr(result, "failures", None)
         outcome.num_context_overflow += int("context_overflow" in (failures or {}))
@@ -232,3 +233,7 @@ def group_outcomes(plan: GroupPlan, results: Sequence[Any], normalization: str) 
         outcomes.append(group_outcome(size, sublists, results[start : start + len(sublists)], normalization))
         start += len(sublists)
     return outcomes
+
+
+def _has(result: Any, name: str) -> bool:
+    return name in result if isinstance(result, Mapping) else hasattr(result, name)
