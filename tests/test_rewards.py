@@ -404,6 +404,68 @@ def test_grpo_trainer_mixes_the_grm_reward_with_a_rule_reward(judge4, tiny_model
     assert grm.calls[0]["engine_calls"] == 1 and grm.calls[0]["responses_per_input"] == [4, 4]
 
 
+# ----------------------------------------------------------------- TRL's asynchronous GRPO: one call per rollout group
+def _score_group_as_async_grpo(reward_funcs, prompt: str, completions: list[str]):
+    """TRL's own ``_AsyncRolloutLoop._score_group`` (trl.experimental.async_grpo) on one finished rollout group:
+    conversational prompts and completions, no trainer_state, sync reward functions in a thread, async ones awaited.
+    The worker's generation side (a vLLM server, weight sync) is not needed to score, so a stand-in holds only what
+    ``_score_group`` reads."""
+    from types import SimpleNamespace
+
+    from accelerate import PartialState
+    from trl.experimental.async_grpo.async_rollout_worker import RolloutGroup, TrainingSequence, _AsyncRolloutLoop
+
+    g = len(completions)
+    sequence = TrainingSequence(input_ids=[1, 2], completion_mask=[0, 1], old_log_probs=[0.0, 0.0], rollout_id=0)
+    group = RolloutGroup(
+        prompts=[[{"role": "user", "content": prompt}]] * g,
+        reward_kwargs={},
+        completions=[[{"role": "assistant", "content": c}] for c in completions],
+        completions_ids=[[1]] * g,
+        completions_sequences=[[sequence]] * g,
+        tool_call_counts=[0] * g,
+        tool_failure_counts=[0] * g,
+        model_version=0,
+        group_id=0,
+        env_rewards=[None] * g,
+        rollout_rewards=[None] * g,
+    )
+    worker = SimpleNamespace(reward_funcs=reward_funcs, reward_func_names=[f.__name__ for f in reward_funcs],
+                             _env_reward_types=[], _provides_rollout_reward=False)  # fmt: skip
+    PartialState()  # the worker process sets it up (TRL logs through accelerate)
+    samples = asyncio.run(_AsyncRolloutLoop._score_group(worker, group))
+    return [s.metrics["rewards/grm"] for s in samples]
+
+
+def test_async_grpo_scores_one_group_per_call_without_a_gather(judge4, monkeypatch):
+    import trl_grm.rewards.grm_reward_func as module
+
+    def no_gather(obj, world):
+        raise AssertionError("a group-at-a-time call must not exchange rows with other processes")
+
+    monkeypatch.setattr(module, "distributed", lambda: (1, 2))  # as if inside a 2-process job
+    monkeypatch.setattr(module, "all_gather", lambda obj, world: [obj] if world == 1 else no_gather(obj, world))
+    reward = fixed(judge4)
+    assert _score_group_as_async_grpo([reward], PROMPTS[0], COMPLETIONS[:4]) == [8.0, 3.0, 5.0, 1.0]
+    # Rewards in row order: the same completions finishing in another order get their own rewards back, by row.
+    shuffled = GRMReward(judge4, num_samples=4)
+    rewards = _score_group_as_async_grpo([shuffled], PROMPTS[0], COMPLETIONS[:4])
+    direct = GRMReward(judge4, num_samples=4)([[{"role": "user", "content": PROMPTS[0]}]] * 4, COMPLETIONS[:4])
+    assert rewards == direct and shuffled.calls[0]["step"] == 0 and shuffled.calls[0]["scored_groups"] == [0]
+
+
+def test_async_grpo_with_the_served_reward_and_cheaper_votes(served, judge4):
+    cheap = dict(num_samples=8, order_strategy="fixed", principles_mode="shared", adaptive=True)
+    reward = GRMReward(server_url=served.url, api_key="t0ken", **cheap)
+    rewards = _score_group_as_async_grpo([reward], PROMPTS[0], COMPLETIONS[:4])
+    assert rewards == [8.0, 3.0, 5.0, 1.0]  # every vote says the same: means unchanged, fewer samples drawn
+    local = GRMReward(judge4, **cheap)
+    assert local(PROMPTS[:4], COMPLETIONS[:4]) == rewards
+    result = local.grm.score({"prompt": PROMPTS[0], "responses": COMPLETIONS[:4]}, local.config.scoring_parameters(0))
+    assert result.num_drawn < 8 and result.stopped_by == "predictive"
+    assert len({s.principles for s in result.samples}) == 1  # one set of principles for the whole group
+
+
 def test_serve_cli_checks_the_reward_options(capsys):
     from trl_grm.cli.main import main
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.base import BACKENDS
-from ..protocol.parameters import ScoringParameters
-from ..protocol.template import PRINCIPLES_MODES
+from ..protocol.parameters import SCORING_PRINCIPLES_MODES, ScoringParameters
 from ..protocol.voting import ORDER_STRATEGIES
 from .groups import LARGE_GROUP_STRATEGIES, NORMALIZATIONS
 
@@ -90,8 +89,10 @@ class GRMRewardConfig(ScoringParameters):
             raise ValueError(f"server_url must be an http(s) URL (http://127.0.0.1:8000), got {self.server_url!r}")
         if self.backend not in BACKENDS[:2]:
             raise ValueError(f"backend must be 'transformers' or 'vllm' (or give server_url), got {self.backend!r}")
-        if self.principles_mode is not None and self.principles_mode not in PRINCIPLES_MODES:
-            raise ValueError(f"principles_mode must be one of {PRINCIPLES_MODES}, got {self.principles_mode!r}")
+        if self.principles_mode is not None and self.principles_mode not in SCORING_PRINCIPLES_MODES:
+            raise ValueError(
+                f"principles_mode must be one of {SCORING_PRINCIPLES_MODES}, got {self.principles_mode!r}"
+            )
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.order_strategy not in ORDER_STRATEGIES:
