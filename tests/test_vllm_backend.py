@@ -124,3 +124,56 @@ def test_grm_reward_over_the_vllm_engine(vllm_grm, hf_grm):
     assert ours.calls[0]["engine_calls"] == 1 and ours.calls[0]["responses_per_input"] == [2, 2]
     sampled = GRMReward(vllm_grm, num_samples=4, normalization="centered")(prompts, completions)
     assert sampled == GRMReward(hf_grm, num_samples=4, normalization="centered")(prompts, completions)
+
+
+# ----------------------------------------------------------------------------------------- cheaper votes on vLLM
+HOT = dict(num_samples=6, temperature=1.0, seed=5)
+
+
+def test_adaptive_samples_are_the_first_full_k_samples_on_vllm(vllm_grm):
+    items = [PAIR, *OTHERS]
+    full = vllm_grm.score(items, **HOT)
+    adaptive = vllm_grm.score(items, **HOT, adaptive=True)
+    for f, a in zip(full, adaptive):
+        assert [s.text for s in a.samples] == [s.text for s in f.samples[: a.num_drawn]]
+    fixed = vllm_grm.score(PAIR, num_samples=8, order_strategy="fixed", adaptive=True, adaptive_rule="exact")
+    assert (fixed.num_drawn, fixed.stopped_by) == (6, "exact")  # the memorised 8, 3 every time
+
+
+def test_shared_principles_continue_an_assistant_turn_on_vllm(vllm_grm, hf_grm):
+    from trl_grm.protocol.parsing import principles_prefix
+
+    shared = vllm_grm.score(PAIR, num_samples=4, order_strategy="fixed", principles_mode="shared")
+    prefix = principles_prefix(shared.samples[0].text)
+    assert prefix and all(s.text.startswith(prefix) and s.status == "ok" for s in shared.samples)
+    assert shared.samples[1].num_tokens < shared.samples[0].num_tokens  # the principles are not written again
+    # Greedy continuation renders and generates as the transformers backend does.
+    theirs = hf_grm.score(PAIR, num_samples=4, order_strategy="fixed", principles_mode="shared")
+    assert [s.text for s in shared.samples] == [s.text for s in theirs.samples]
+
+
+@pytest.fixture(scope="module")
+def wild_vllm(tmp_path_factory):
+    """A tiny judge (64-dimensional heads) that reaches its score line and writes a score out of range (12)."""
+    from trl_grm.testing import TINY_JUDGEMENT, build_tiny_judge
+
+    judgement = TINY_JUDGEMENT.replace("\\boxed{8, 3}", "\\boxed{12, 3}")
+    path = build_tiny_judge(tmp_path_factory.mktemp("wild") / "judge", judgement, hidden_size=256)
+    grm = GRMForPointwiseScoring.from_pretrained(
+        path, backend="vllm", backend_kwargs=dict(max_model_len=1024, dtype="float32", enforce_eager=True)
+    )
+    yield grm
+    grm.backend.close()
+
+
+def test_constrained_score_line_with_vllm_structured_outputs(wild_vllm):
+    items = [PAIR, OTHERS[1]]
+    free = wild_vllm.score(items, num_samples=1, order_strategy="fixed")
+    assert all(r.failures for r in free)  # out of range (and a wrong count for the three replies)
+    constrained = wild_vllm.score(items, num_samples=1, order_strategy="fixed", constrained_scores=True)
+    for r, item in zip(constrained, items):
+        (sample,) = r.samples
+        assert sample.status == "ok" and len(sample.scores) == len(item["responses"])
+    sampled = wild_vllm.score([PAIR, *OTHERS], num_samples=4, temperature=1.0, constrained_scores=True)
+    reached = [s for r in sampled for s in r.samples if "Scores:" in s.text]
+    assert reached and all(s.status == "ok" for s in reached)
