@@ -30,13 +30,13 @@ def _compiled(pattern: str) -> regex.Pattern:
     return regex.compile(pattern)
 
 
-_STRINGS: dict[int, list[tuple[int, str]]] = {}
+_CACHE = "_trl_grm_score_line_tokens"
 
 
 def score_line_tokens(tokenizer) -> list[tuple[int, str]]:
-    """``(token id, the text it appends)`` for every token made only of characters a score line can hold."""
-    key = id(tokenizer)
-    if key not in _STRINGS:
+    """``(token id, the text it appends)`` for every token made only of characters a score line can hold (computed
+    once per tokenizer, kept on it)."""
+    if getattr(tokenizer, _CACHE, None) is None:
         anchor = tokenizer.encode("x", add_special_tokens=False)[:1]
         base = tokenizer.decode(anchor)
         ids = list(range(len(tokenizer)))
@@ -46,8 +46,8 @@ def score_line_tokens(tokenizer) -> list[tuple[int, str]]:
             piece = text[len(base) :] if text.startswith(base) else ""
             if piece and set(piece) <= _LINE_CHARS:
                 found.append((i, piece))
-        _STRINGS[key] = found
-    return _STRINGS[key]
+        setattr(tokenizer, _CACHE, found)
+    return getattr(tokenizer, _CACHE)
 
 
 class ScoreLineProcessor(LogitsProcessor):

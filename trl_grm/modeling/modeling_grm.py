@@ -297,8 +297,10 @@ class GRMForPointwiseScoring:
                 keywords, which win: ``num_samples`` (k; the config's by default), ``temperature`` (the config's
                 0.5 when k > 1, greedy when k = 1), ``top_p``, ``max_new_tokens``, ``seed`` (orders, sampling and
                 tie-break; ``None``: not reproducible), ``order_strategy`` (``"random"``: a seeded shuffle per
-                sample; ``"balanced"``; ``"fixed"``), ``principles_mode``, ``k_meta`` (Meta RM guided voting keeps
-                the ``k_meta`` samples it rates highest, default k/2).
+                sample; ``"balanced"``; ``"fixed"``), ``principles_mode`` (``"shared"``: written once per input),
+                ``k_meta`` (Meta RM guided voting keeps the ``k_meta`` samples it rates highest, default k/2),
+                ``adaptive`` (stop drawing once the best response is settled; ``adaptive_rule``, ``adaptive_alpha``,
+                ``adaptive_round``) and ``constrained_scores`` (see :mod:`trl_grm.modeling.drawing`).
             return_samples: keep every sample's trail in the result.
             meta_rm: a Meta RM for this call (the GRM's own by default).
             progress: a progress bar, or a callback that gets finished work in samples.
