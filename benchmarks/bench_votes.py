@@ -40,6 +40,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["transformers", "vllm"], default="transformers")
     p.add_argument("--data", default=str(ROOT / "tests/data/independent_pairs.jsonl"), help="labelled pairs (jsonl)")
     p.add_argument("--limit", type=int, default=None, help="first N pairs (each scored in both orders)")
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        help="instead of --data: N held-out pairs of the default GRM's own generator (judge_check's stream: "
+        "templates, seed 1000, from index 500000)",
+    )
     p.add_argument("--num_samples", type=int, default=8, help="k of full Voting@k")
     p.add_argument("--temperature", type=float, default=None, help="default: the GRM's (0.5)")
     p.add_argument("--seed", type=int, default=0)
@@ -60,6 +67,19 @@ def labelled_inputs(path: str, limit: int | None) -> tuple[list[dict], list[int]
             responses = [row["chosen"], row["rejected"]][:: 1 if label == 0 else -1]
             inputs.append({"prompt": row["prompt"], "responses": responses})
             labels.append(label)
+            pairs.append(i)
+    return inputs, labels, pairs
+
+
+def synthetic_inputs(num: int) -> tuple[list[dict], list[int], list[int]]:
+    """The generator's held-out pairs (what ``python -m trl_grm.evaluation.judge_check`` draws), in both orders."""
+    from trl_grm.data.synthetic import SyntheticTasks
+
+    inputs, labels, pairs = [], [], []
+    for i, ex in enumerate(SyntheticTasks(seed=1000, num_responses=2).generate(num, start=500_000)):
+        for flip in (False, True):
+            inputs.append({"prompt": ex.context, "responses": ex.responses[::-1] if flip else list(ex.responses)})
+            labels.append(1 - ex.label if flip else ex.label)
             pairs.append(i)
     return inputs, labels, pairs
 
@@ -207,16 +227,21 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from trl_grm.modeling.loading import BackendArguments, load_grm
 
-        inputs, labels, pairs = labelled_inputs(args.data, args.limit)
+        if args.synthetic:
+            inputs, labels, pairs = synthetic_inputs(args.synthetic)
+        else:
+            inputs, labels, pairs = labelled_inputs(args.data, args.limit)
         backend = BackendArguments(backend=args.engine)
         if args.engine == "vllm":
             backend.dtype = "float32"
         grm = load_grm(args.model, backend)
         name = "default-grm" if args.model is None else Path(args.model).name
+        name += f"-synthetic{args.synthetic}" if args.synthetic else ""
         reports.append(bench(name, grm, inputs, labels, pairs, args, workdir))
     for report in reports:
         print_report(report)
-    out = workdir / f"report-{args.judge}-{args.engine}.json"
+    data = f"-synthetic{args.synthetic}" if args.synthetic else ""
+    out = workdir / f"report-{args.judge}{data}-{args.engine}.json"
     out.write_text(json.dumps(reports, indent=2))
     print(f"\nsaved {out}")
     return 0
