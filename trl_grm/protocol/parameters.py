@@ -133,7 +133,7 @@ class ScoringParameters:
             raise ValueError(
                 f"principles_mode must be one of {SCORING_PRINCIPLES_MODES}, got {self.principles_mode!r}"
             )
-        self._check_adaptive(k_meta)
+        self._check_adaptive(has_meta_rm)
         if self.seed is not None and (not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool)):
             raise ValueError(f"seed must be an integer or None, got {self.seed!r}")
         own = {name: getattr(self, name) for name in ScoringParameters.names()}
@@ -141,7 +141,7 @@ class ScoringParameters:
         resolved.update(max_new_tokens=max_new_tokens, order_strategy=strategy, k_meta=k_meta)
         return ScoringParameters(**{**own, **resolved, "adaptive_alpha": float(self.adaptive_alpha)})
 
-    def _check_adaptive(self, k_meta: int | None) -> None:
+    def _check_adaptive(self, has_meta_rm: bool) -> None:
         for name in ("adaptive", "constrained_scores"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -151,10 +151,10 @@ class ScoringParameters:
             raise ValueError(f"adaptive_alpha must be a number in (0, 1), got {self.adaptive_alpha!r}")
         if not _is_int(self.adaptive_round) or self.adaptive_round < 1:
             raise ValueError(f"adaptive_round must be an integer >= 1, got {self.adaptive_round!r}")
-        if self.adaptive and k_meta is not None:
+        if self.adaptive and has_meta_rm:
             raise ValueError(
-                "adaptive scoring stops on the summed vote and cannot combine with Meta RM guided voting (k_meta): "
-                "score without a Meta RM (meta_rm=None / no --meta_rm) or without adaptive"
+                "adaptive scoring stops on the summed vote and cannot combine with Meta RM guided voting: score "
+                "without a Meta RM (no meta_rm / --meta_rm) or without adaptive"
             )
 
 

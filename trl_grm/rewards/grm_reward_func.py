@@ -217,7 +217,8 @@ class GRMReward:
         if self.config.trace_dir:
             path = Path(self.config.trace_dir)
             path.mkdir(parents=True, exist_ok=True)
-            with open(path / f"rank{batch.rank}.jsonl", "a", encoding="utf-8") as fh:
+            process = distributed()[0]  # the file of this process, also for a local (async GRPO) call
+            with open(path / f"rank{process}.jsonl", "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(call) + "\n")
         if log_extra is not None and self.config.log_critiques:
             cap = self.config.max_logged_chars
