@@ -140,6 +140,11 @@ def apply_chat_template(tokenizer, messages: Messages) -> str:
         return tokenizer.apply_chat_template(merged, **kwargs)
 
 
+def score_line_reserve(score_lines: Sequence[ScoreLine | None] | None) -> int:
+    """Tokens past ``max_new_tokens`` a constrained score line may need to finish (its characters, and the end)."""
+    return max((line.budget() + 1 for line in score_lines or () if line is not None), default=0)
+
+
 def check_score_lines(score_lines: Sequence[ScoreLine | None] | None, num_prompts: int) -> None:
     if score_lines is not None and len(score_lines) != num_prompts:
         raise ValueError(f"{num_prompts} prompts but {len(score_lines)} score lines")

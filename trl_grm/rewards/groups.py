@@ -88,8 +88,14 @@ def plan_sublists(group_size: int, max_group_size: int, strategy: str, rng: rand
     return [sorted(order[s : s + max_group_size]) for s in starts]
 
 
-def _field(result: Any, name: str) -> Any:
-    return result[name] if isinstance(result, Mapping) else getattr(result, name)
+_MISSING = object()
+
+
+def _field(result: Any, name: str, default: Any = _MISSING) -> Any:
+    """A field of a result object or dict; ``default`` (when given) for a field it lacks."""
+    if isinstance(result, Mapping):
+        return result[name] if default is _MISSING else result.get(name, default)
+    return getattr(result, name) if default is _MISSING else getattr(result, name, default)
 
 
 @dataclass
@@ -157,8 +163,8 @@ def group_outcome(
     outcome = GroupOutcome([], [], votes, principles, critiques, shown_as, shown_of, num_inputs=len(plan))
     for members, result in zip(plan, results, strict=True):
         samples = _field(result, "samples") or []
-        drawn = _field(result, "num_drawn") if _has(result, "num_drawn") else None
-        outcome.num_samples += drawn or _field(result, "num_samples")  # drawn: adaptive scoring may stop early
+        # the samples drawn (adaptive scoring may stop early); results from before num_drawn: num_samples
+        outcome.num_samples += _field(result, "num_drawn", None) or _field(result, "num_samples")
         outcome.num_failed_samples += _field(result, "num_failed")
         failures = result.get("failures") if isinstance(result, Mapping) else getattr(result, "failures", None)
         outcome.num_context_overflow += int("context_overflow" in (failures or {}))
@@ -233,7 +239,3 @@ def group_outcomes(plan: GroupPlan, results: Sequence[Any], normalization: str) 
         outcomes.append(group_outcome(size, sublists, results[start : start + len(sublists)], normalization))
         start += len(sublists)
     return outcomes
-
-
-def _has(result: Any, name: str) -> bool:
-    return name in result if isinstance(result, Mapping) else hasattr(result, name)
